@@ -1,0 +1,3 @@
+module github.com/havenhealth/haven
+
+go 1.26.8

@@ -1,0 +1,195 @@
+// Package store is Haven's system of record: the Store interface and the types it keeps.
+// Two backends implement it — store/sqlite (the embedded default) and store/postgres — and
+// store/storetest holds the conformance suite both must pass.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every backend returns (wrapped with context) so callers can decide with errors.Is.
+var (
+	// ErrNotFound: the row does not exist (or, for sessions, is expired or revoked).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a unique constraint would be violated (email, display name, slug).
+	ErrConflict = errors.New("conflict")
+	// ErrUnavailable: the database could not be reached or timed out; nothing was written.
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// Global roles.
+const (
+	RoleMember    = "member"
+	RoleClinician = "clinician"
+	RoleModerator = "moderator"
+	RoleAdmin     = "admin"
+)
+
+// Room roles.
+const (
+	RoomRoleMember    = "member"
+	RoomRoleHost      = "host"
+	RoomRoleModerator = "moderator"
+)
+
+// User is an account. Email is private to its owner and admins; DisplayName is the pseudonym.
+type User struct {
+	ID          string
+	Email       string
+	DisplayName string
+	Role        string // RoleMember, RoleClinician, RoleModerator, RoleAdmin
+	Verified    bool   // a clinician verified by an admin
+	CreatedAt   time.Time
+}
+
+// NewUser is what sign-up stores. PasswordHash is already an encoded argon2id hash.
+type NewUser struct {
+	ID           string
+	Email        string // stored lower-cased; unique
+	DisplayName  string // unique case-insensitively
+	PasswordHash string
+	Role         string
+	CreatedAt    time.Time
+}
+
+// Session is a signed-in device. Only the SHA-256 of the bearer token is stored.
+type Session struct {
+	ID        string
+	TokenHash []byte
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Room is a condition room. Moderation state (SlowModeS, Locked) lives here so every node
+// reloads the same truth after a restart.
+type Room struct {
+	ID                string
+	Slug              string
+	Name              string
+	Condition         string
+	Kind              string // "chat", "webinar", "support"
+	Visibility        string // "public", "private"
+	Guidelines        string
+	GuidelinesVersion int // bumped each time Guidelines changes
+	SlowModeS         int
+	Locked            bool
+	Sponsor           string
+	LastSeq           int64
+	CreatedAt         time.Time
+}
+
+// RoomPatch is a partial update; nil fields are left alone.
+type RoomPatch struct {
+	Name       *string
+	Guidelines *string
+	SlowModeS  *int
+	Locked     *bool
+	Sponsor    *string
+}
+
+// Membership is a user's standing in one room. A row exists once the user has accepted the
+// room's guidelines or been given a room role.
+type Membership struct {
+	RoomID          string
+	UserID          string
+	Role            string // RoomRoleMember, RoomRoleHost, RoomRoleModerator
+	AcceptedVersion int    // guidelines version accepted; 0 = never
+	AcceptedAt      time.Time
+	MutedUntil      time.Time // zero = not muted
+	Banned          bool
+	UpdatedAt       time.Time
+}
+
+// Author is the public face of a user, as shown beside their messages.
+type Author struct {
+	ID          string
+	DisplayName string
+	Role        string
+	Verified    bool
+}
+
+// Message is a stored chat message. Deleted messages keep their text in the store for
+// moderators and audit; callers serving members must blank it.
+type Message struct {
+	ID          string
+	RoomID      string
+	Seq         int64
+	Author      Author
+	ClientMsgID string
+	Text        string
+	CreatedAt   time.Time
+	DeletedAt   time.Time // zero = not deleted
+	DeletedBy   string    // "author" or "moderator"
+}
+
+// Deleted reports whether the message has been deleted.
+func (m Message) Deleted() bool { return !m.DeletedAt.IsZero() }
+
+// NewMessage is what a post appends.
+type NewMessage struct {
+	ID          string
+	RoomID      string
+	AuthorID    string
+	ClientMsgID string
+	Text        string
+	CreatedAt   time.Time
+}
+
+// Report is a member's report of a message, with a snapshot of the text at report time.
+type Report struct {
+	ID         string
+	RoomID     string
+	Seq        int64
+	ReporterID string
+	Reason     string
+	Snapshot   string
+	CreatedAt  time.Time
+}
+
+// Store is the system of record. Every method honours ctx's deadline and returns an error
+// wrapping ErrUnavailable when the database cannot be reached.
+type Store interface {
+	// Users and sessions.
+	CreateUser(ctx context.Context, u NewUser) (User, error) // ErrConflict on email or display name
+	UserByID(ctx context.Context, id string) (User, error)
+	// UserByEmail returns the user and their password hash.
+	UserByEmail(ctx context.Context, email string) (User, string, error)
+	SetUserRole(ctx context.Context, id, role string, verified bool) (User, error)
+	CountUsersWithRole(ctx context.Context, role string) (int, error)
+	CreateSession(ctx context.Context, s Session) error
+	// SessionUser resolves a live (unexpired, unrevoked) session by token hash.
+	SessionUser(ctx context.Context, tokenHash []byte, now time.Time) (Session, User, error)
+	RevokeSession(ctx context.Context, sessionID string) error
+
+	// Rooms.
+	CreateRoom(ctx context.Context, r Room) (Room, error) // ErrConflict on slug
+	UpdateRoom(ctx context.Context, slug string, p RoomPatch) (Room, error)
+	RoomBySlug(ctx context.Context, slug string) (Room, error)
+	ListRooms(ctx context.Context) ([]Room, error)
+
+	// Membership.
+	Membership(ctx context.Context, roomID, userID string) (Membership, error) // ErrNotFound if none
+	AcceptGuidelines(ctx context.Context, roomID, userID string, version int, at time.Time) (Membership, error)
+	SetRoomRole(ctx context.Context, roomID, userID, role string, at time.Time) (Membership, error)
+
+	// Messages. AppendMessage assigns the room's next seq in the same transaction as the
+	// insert. A repeated (room, author, client_msg_id) returns the first message with
+	// duplicate=true and stores nothing.
+	AppendMessage(ctx context.Context, m NewMessage) (msg Message, duplicate bool, err error)
+	// MessagesAfter returns up to limit messages with seq > since, oldest first.
+	MessagesAfter(ctx context.Context, roomID string, since int64, limit int) ([]Message, error)
+	// MessagesBefore returns up to limit messages with seq < before, oldest first
+	// (the newest such messages).
+	MessagesBefore(ctx context.Context, roomID string, before int64, limit int) ([]Message, error)
+	MessageBySeq(ctx context.Context, roomID string, seq int64) (Message, error)
+	DeleteMessage(ctx context.Context, roomID string, seq int64, by string, at time.Time) (Message, error)
+
+	// Reports.
+	CreateReport(ctx context.Context, r Report) (Report, error)
+
+	Ping(ctx context.Context) error
+	Close() error
+}
