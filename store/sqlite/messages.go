@@ -1,0 +1,216 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/havenhealth/haven/store"
+)
+
+const msgCols = `m.id, m.room_id, m.seq, m.author_id, u.display_name, u.role, u.verified,
+	m.client_msg_id, m.text, m.created_at, m.deleted_at, m.deleted_by`
+
+const msgFrom = ` FROM messages m JOIN users u ON u.id = m.author_id `
+
+func scanMessage(sc scanner) (store.Message, error) {
+	var (
+		m       store.Message
+		created string
+		deleted sql.NullString
+	)
+	if err := sc.Scan(&m.ID, &m.RoomID, &m.Seq, &m.Author.ID, &m.Author.DisplayName, &m.Author.Role,
+		&m.Author.Verified, &m.ClientMsgID, &m.Text, &created, &deleted, &m.DeletedBy); err != nil {
+		return store.Message{}, err
+	}
+	var err error
+	if m.CreatedAt, err = time.Parse(timeLayout, created); err != nil {
+		return store.Message{}, fmt.Errorf("parse created_at: %w", err)
+	}
+	if m.DeletedAt, err = parseTime(sql.NullString(deleted)); err != nil {
+		return store.Message{}, err
+	}
+	return m, nil
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// AppendMessage hands m to the appender, which commits it, possibly together with other
+// concurrent appends, in one transaction.
+func (s *Store) AppendMessage(ctx context.Context, m store.NewMessage) (store.Message, bool, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("append message room %s: %w", m.RoomID, err)
+	}
+	defer cancel()
+	msg, dup, err := s.appendSingle(ctx, m)
+	if err != nil {
+		return store.Message{}, false, mapErr(fmt.Errorf("append message room %s: %w", m.RoomID, err))
+	}
+	return msg, dup, nil
+}
+
+func (s *Store) appendSingle(ctx context.Context, m store.NewMessage) (store.Message, bool, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	msg, dup, err := appendTx(ctx, tx, m)
+	if err != nil {
+		return store.Message{}, false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Message{}, false, fmt.Errorf("commit: %w", err)
+	}
+	return msg, dup, nil
+}
+
+// appendTx is one append inside a write transaction. The single writer connection (and
+// BEGIN IMMEDIATE) serialise it against every other write, so reading last_seq and the
+// duplicate check cannot race.
+func appendTx(ctx context.Context, tx querier, m store.NewMessage) (store.Message, bool, error) {
+	if m.ClientMsgID != "" {
+		prev, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+msgCols+msgFrom+
+			`WHERE m.room_id = ? AND m.author_id = ? AND m.client_msg_id = ?`, m.RoomID, m.AuthorID, m.ClientMsgID))
+		if err == nil {
+			return prev, true, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return store.Message{}, false, fmt.Errorf("find resend: %w", err)
+		}
+	}
+	msg := store.Message{ID: m.ID, RoomID: m.RoomID, ClientMsgID: m.ClientMsgID, Text: m.Text,
+		CreatedAt: orNow(m.CreatedAt).UTC().Truncate(time.Microsecond)}
+	msg.Author.ID = m.AuthorID
+	err := tx.QueryRowContext(ctx, `SELECT display_name, role, verified FROM users WHERE id = ?`, m.AuthorID).
+		Scan(&msg.Author.DisplayName, &msg.Author.Role, &msg.Author.Verified)
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("author %s: %w", m.AuthorID, err)
+	}
+	if err := tx.QueryRowContext(ctx, `UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`,
+		m.RoomID).Scan(&msg.Seq); err != nil {
+		return store.Message{}, false, fmt.Errorf("next seq: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO messages (room_id, seq, id, author_id, client_msg_id, text, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, m.RoomID, msg.Seq, m.ID, m.AuthorID, m.ClientMsgID, m.Text, fmtTime(msg.CreatedAt))
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("insert seq %d: %w", msg.Seq, err)
+	}
+	return msg, false, nil
+}
+
+func (s *Store) listMessages(ctx context.Context, what, query string, args ...any) ([]store.Message, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer cancel()
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, mapErr(fmt.Errorf("%s: %w", what, err))
+	}
+	defer rows.Close()
+	out := []store.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, mapErr(fmt.Errorf("%s: %w", what, err))
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(fmt.Errorf("%s: %w", what, err))
+	}
+	return out, nil
+}
+
+func (s *Store) MessagesAfter(ctx context.Context, roomID string, since int64, limit int) ([]store.Message, error) {
+	return s.listMessages(ctx, fmt.Sprintf("messages after %d room %s", since, roomID),
+		`SELECT `+msgCols+msgFrom+`WHERE m.room_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`,
+		roomID, since, max(limit, 0))
+}
+
+func (s *Store) MessagesBefore(ctx context.Context, roomID string, before int64, limit int) ([]store.Message, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	return s.listMessages(ctx, fmt.Sprintf("messages before %d room %s", before, roomID),
+		`SELECT * FROM (SELECT `+msgCols+msgFrom+`WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?)
+		ORDER BY seq`, roomID, before, max(limit, 0))
+}
+
+func (s *Store) MessageBySeq(ctx context.Context, roomID string, seq int64) (store.Message, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return store.Message{}, fmt.Errorf("message %s/%d: %w", roomID, seq, err)
+	}
+	defer cancel()
+	m, err := scanMessage(s.r.QueryRowContext(ctx, `SELECT `+msgCols+msgFrom+`WHERE m.room_id = ? AND m.seq = ?`, roomID, seq))
+	if err != nil {
+		return store.Message{}, mapErr(fmt.Errorf("message %s/%d: %w", roomID, seq, err))
+	}
+	return m, nil
+}
+
+// DeleteMessage keeps the text. Deleting again is a no-op that keeps the first deletion's
+// time and actor.
+func (s *Store) DeleteMessage(ctx context.Context, roomID string, seq int64, by string, at time.Time) (store.Message, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return store.Message{}, fmt.Errorf("delete message %s/%d: %w", roomID, seq, err)
+	}
+	defer cancel()
+	m, err := s.deleteTx(ctx, roomID, seq, by, orNow(at))
+	if err != nil {
+		return store.Message{}, mapErr(fmt.Errorf("delete message %s/%d: %w", roomID, seq, err))
+	}
+	return m, nil
+}
+
+func (s *Store) deleteTx(ctx context.Context, roomID string, seq int64, by string, at time.Time) (store.Message, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Message{}, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, `UPDATE messages SET
+			deleted_by = CASE WHEN deleted_at IS NULL THEN ?1 ELSE deleted_by END,
+			deleted_at = coalesce(deleted_at, ?2)
+		WHERE room_id = ?3 AND seq = ?4`, by, fmtTime(at), roomID, seq)
+	if err != nil {
+		return store.Message{}, err
+	}
+	m, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+msgCols+msgFrom+`WHERE m.room_id = ? AND m.seq = ?`, roomID, seq))
+	if err != nil {
+		return store.Message{}, err
+	}
+	return m, tx.Commit()
+}
+
+// CreateReport takes the snapshot from the stored text when r.Snapshot is empty, so the
+// report survives a later edit or deletion. ErrNotFound if the message does not exist.
+func (s *Store) CreateReport(ctx context.Context, r store.Report) (store.Report, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return store.Report{}, fmt.Errorf("report %s/%d: %w", r.RoomID, r.Seq, err)
+	}
+	defer cancel()
+	r.CreatedAt = orNow(r.CreatedAt).UTC().Truncate(time.Microsecond)
+	err = s.w.QueryRowContext(ctx, `INSERT INTO reports (id, room_id, seq, reporter_id, reason, snapshot, created_at)
+		SELECT ?1, room_id, seq, ?2, ?3, CASE WHEN ?4 = '' THEN text ELSE ?4 END, ?5
+		FROM messages WHERE room_id = ?6 AND seq = ?7 RETURNING snapshot`,
+		r.ID, r.ReporterID, r.Reason, r.Snapshot, fmtTime(r.CreatedAt), r.RoomID, r.Seq).Scan(&r.Snapshot)
+	if err != nil {
+		return store.Report{}, mapErr(fmt.Errorf("report %s/%d: %w", r.RoomID, r.Seq, err))
+	}
+	return r, nil
+}

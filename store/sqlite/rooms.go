@@ -1,0 +1,202 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/havenhealth/haven/store"
+)
+
+const roomCols = `id, slug, name, condition, kind, visibility, guidelines, guidelines_version,
+	slow_mode_s, locked, sponsor, last_seq, created_at`
+
+func scanRoom(sc scanner) (store.Room, error) {
+	var (
+		r       store.Room
+		created string
+	)
+	if err := sc.Scan(&r.ID, &r.Slug, &r.Name, &r.Condition, &r.Kind, &r.Visibility, &r.Guidelines,
+		&r.GuidelinesVersion, &r.SlowModeS, &r.Locked, &r.Sponsor, &r.LastSeq, &created); err != nil {
+		return store.Room{}, err
+	}
+	t, err := time.Parse(timeLayout, created)
+	if err != nil {
+		return store.Room{}, fmt.Errorf("parse created_at: %w", err)
+	}
+	r.CreatedAt = t
+	return r, nil
+}
+
+// CreateRoom starts the room at guidelines version 1 and seq 0, whatever r says.
+func (s *Store) CreateRoom(ctx context.Context, r store.Room) (store.Room, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return store.Room{}, fmt.Errorf("create room %s: %w", r.Slug, err)
+	}
+	defer cancel()
+	if r.Kind == "" {
+		r.Kind = "chat"
+	}
+	if r.Visibility == "" {
+		r.Visibility = "public"
+	}
+	out, err := scanRoom(s.w.QueryRowContext(ctx, `INSERT INTO rooms
+		(id, slug, name, condition, kind, visibility, guidelines, guidelines_version, slow_mode_s,
+		 locked, sponsor, last_seq, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, 0, ?) RETURNING `+roomCols,
+		r.ID, r.Slug, r.Name, r.Condition, r.Kind, r.Visibility, r.Guidelines, r.SlowModeS,
+		r.Locked, r.Sponsor, fmtTime(orNow(r.CreatedAt))))
+	if err != nil {
+		return store.Room{}, mapErr(fmt.Errorf("create room %s: %w", r.Slug, err))
+	}
+	return out, nil
+}
+
+// UpdateRoom applies p in one statement, so a concurrent edit cannot lose a version bump.
+func (s *Store) UpdateRoom(ctx context.Context, slug string, p store.RoomPatch) (store.Room, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return store.Room{}, fmt.Errorf("update room %s: %w", slug, err)
+	}
+	defer cancel()
+	g := nullable(p.Guidelines)
+	out, err := scanRoom(s.w.QueryRowContext(ctx, `UPDATE rooms SET
+			name = coalesce(?1, name),
+			guidelines_version = guidelines_version + (CASE WHEN ?2 IS NOT NULL AND ?2 <> guidelines THEN 1 ELSE 0 END),
+			guidelines = coalesce(?2, guidelines),
+			slow_mode_s = coalesce(?3, slow_mode_s),
+			locked = coalesce(?4, locked),
+			sponsor = coalesce(?5, sponsor)
+		WHERE slug = ?6 RETURNING `+roomCols,
+		nullable(p.Name), g, nullable(p.SlowModeS), nullable(p.Locked), nullable(p.Sponsor), slug))
+	if err != nil {
+		return store.Room{}, mapErr(fmt.Errorf("update room %s: %w", slug, err))
+	}
+	return out, nil
+}
+
+func nullable[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func (s *Store) RoomBySlug(ctx context.Context, slug string) (store.Room, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return store.Room{}, fmt.Errorf("room %s: %w", slug, err)
+	}
+	defer cancel()
+	r, err := scanRoom(s.r.QueryRowContext(ctx, `SELECT `+roomCols+` FROM rooms WHERE slug = ?`, slug))
+	if err != nil {
+		return store.Room{}, mapErr(fmt.Errorf("room %s: %w", slug, err))
+	}
+	return r, nil
+}
+
+// ListRooms returns every room ordered by slug.
+func (s *Store) ListRooms(ctx context.Context) ([]store.Room, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list rooms: %w", err)
+	}
+	defer cancel()
+	rows, err := s.r.QueryContext(ctx, `SELECT `+roomCols+` FROM rooms ORDER BY slug`)
+	if err != nil {
+		return nil, mapErr(fmt.Errorf("list rooms: %w", err))
+	}
+	defer rows.Close()
+	var out []store.Room
+	for rows.Next() {
+		r, err := scanRoom(rows)
+		if err != nil {
+			return nil, mapErr(fmt.Errorf("list rooms: %w", err))
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(fmt.Errorf("list rooms: %w", err))
+	}
+	return out, nil
+}
+
+const memberCols = `room_id, user_id, role, accepted_version, accepted_at, muted_until, banned, updated_at`
+
+func scanMember(sc scanner) (store.Membership, error) {
+	var (
+		m                    store.Membership
+		accepted, muted, upd sql.NullString
+	)
+	if err := sc.Scan(&m.RoomID, &m.UserID, &m.Role, &m.AcceptedVersion, &accepted, &muted, &m.Banned, &upd); err != nil {
+		return store.Membership{}, err
+	}
+	var err error
+	if m.AcceptedAt, err = parseTime(accepted); err != nil {
+		return store.Membership{}, err
+	}
+	if m.MutedUntil, err = parseTime(muted); err != nil {
+		return store.Membership{}, err
+	}
+	if m.UpdatedAt, err = parseTime(upd); err != nil {
+		return store.Membership{}, err
+	}
+	return m, nil
+}
+
+func (s *Store) Membership(ctx context.Context, roomID, userID string) (store.Membership, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return store.Membership{}, fmt.Errorf("membership %s/%s: %w", roomID, userID, err)
+	}
+	defer cancel()
+	m, err := scanMember(s.r.QueryRowContext(ctx,
+		`SELECT `+memberCols+` FROM memberships WHERE room_id = ? AND user_id = ?`, roomID, userID))
+	if err != nil {
+		return store.Membership{}, mapErr(fmt.Errorf("membership %s/%s: %w", roomID, userID, err))
+	}
+	return m, nil
+}
+
+// AcceptGuidelines creates the membership as a plain member if there is none; an existing
+// row keeps its role, mute and ban.
+func (s *Store) AcceptGuidelines(ctx context.Context, roomID, userID string, version int, at time.Time) (store.Membership, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return store.Membership{}, fmt.Errorf("accept guidelines %s/%s: %w", roomID, userID, err)
+	}
+	defer cancel()
+	ts := fmtTime(orNow(at))
+	m, err := scanMember(s.w.QueryRowContext(ctx, `INSERT INTO memberships
+		(room_id, user_id, role, accepted_version, accepted_at, banned, updated_at)
+		VALUES (?1, ?2, 'member', ?3, ?4, 0, ?4)
+		ON CONFLICT (room_id, user_id) DO UPDATE SET
+			accepted_version = excluded.accepted_version,
+			accepted_at = excluded.accepted_at,
+			updated_at = excluded.updated_at
+		RETURNING `+memberCols, roomID, userID, version, ts))
+	if err != nil {
+		return store.Membership{}, mapErr(fmt.Errorf("accept guidelines %s/%s: %w", roomID, userID, err))
+	}
+	return m, nil
+}
+
+// SetRoomRole creates the membership (guidelines not yet accepted) if there is none.
+func (s *Store) SetRoomRole(ctx context.Context, roomID, userID, role string, at time.Time) (store.Membership, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return store.Membership{}, fmt.Errorf("set room role %s/%s: %w", roomID, userID, err)
+	}
+	defer cancel()
+	m, err := scanMember(s.w.QueryRowContext(ctx, `INSERT INTO memberships
+		(room_id, user_id, role, accepted_version, banned, updated_at)
+		VALUES (?1, ?2, ?3, 0, 0, ?4)
+		ON CONFLICT (room_id, user_id) DO UPDATE SET role = excluded.role, updated_at = excluded.updated_at
+		RETURNING `+memberCols, roomID, userID, role, fmtTime(orNow(at))))
+	if err != nil {
+		return store.Membership{}, mapErr(fmt.Errorf("set room role %s/%s: %w", roomID, userID, err))
+	}
+	return m, nil
+}
