@@ -1,0 +1,128 @@
+// Small DOM helpers. User-supplied text only ever becomes text nodes (textContent); this
+// module has no innerHTML anywhere.
+
+/**
+ * h("li", {class: "x", dataset: {seq: 3}, onclick: fn, "aria-label": "..."}, "text", child)
+ * Strings become text nodes; null/false children are skipped.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k === "text") el.textContent = v;
+    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k === "hidden") el.hidden = !!v;
+    else if (k === "value") el.value = v;
+    else if (v === true) el.setAttribute(k, "");
+    else el.setAttribute(k, String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+
+/** Show msg (or hide when empty) in a form's .form-error element. */
+export function formError(form, msg) {
+  const el = form.querySelector(".form-error");
+  if (!el) return;
+  el.textContent = msg || "";
+  el.hidden = !msg;
+}
+
+/** Notices: calm, dismissible, announced politely (the container is aria-live). */
+export function notify(text, { kind = "info", timeout = 8000, key } = {}) {
+  const box = document.getElementById("notices");
+  if (!box) return null;
+  if (key) {
+    const old = box.querySelector(`[data-key="${CSS.escape(key)}"]`);
+    if (old) old.remove();
+  }
+  const close = h("button", { type: "button", class: "notice-close", "aria-label": "Dismiss" }, "×");
+  const n = h("div", { class: `notice notice-${kind}`, role: kind === "error" ? "alert" : null, dataset: key ? { key } : {} },
+    h("p", { class: "notice-text" }, text), close);
+  close.addEventListener("click", () => n.remove());
+  box.append(n);
+  while (box.children.length > 4) box.firstElementChild.remove();
+  if (timeout > 0) setTimeout(() => n.remove(), timeout);
+  return n;
+}
+
+export function clearNotices() {
+  const box = document.getElementById("notices");
+  if (box) box.replaceChildren();
+}
+
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const dayTimeFmt = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+
+export function formatTime(ts) {
+  const d = ts ? new Date(ts) : new Date();
+  if (isNaN(d)) return "";
+  const now = new Date();
+  return d.toDateString() === now.toDateString() ? timeFmt.format(d) : dayTimeFmt.format(d);
+}
+export function formatFull(ts) {
+  const d = new Date(ts);
+  return isNaN(d) ? "" : fullFmt.format(d);
+}
+/** "until 14:30" style, for mutes. */
+export function formatUntil(ts) {
+  const d = new Date(ts);
+  if (isNaN(d)) return "";
+  return formatTime(d);
+}
+export function seconds(ms) {
+  return Math.max(1, Math.ceil((Number(ms) || 0) / 1000));
+}
+
+/** Badge for a user's global role: verified clinicians, moderators, admins. */
+export function roleBadge(user) {
+  if (!user) return null;
+  if (user.role === "clinician" && user.verified) return h("span", { class: "badge badge-clinician", title: "Verified clinician" }, "clinician ✓");
+  if (user.role === "moderator") return h("span", { class: "badge badge-moderator" }, "moderator");
+  if (user.role === "admin") return h("span", { class: "badge badge-admin" }, "admin");
+  return null;
+}
+
+export function avatarClass(id) {
+  let x = 0;
+  for (const ch of String(id ?? "")) x = (x * 31 + ch.charCodeAt(0)) >>> 0;
+  return `av-${x % 8}`;
+}
+
+/** Plain-language text for a protocol error (an error reply or an API error). */
+export function explainError(err) {
+  const code = err?.code;
+  switch (code) {
+    case "muted":
+      return err.until ? `You are muted until ${formatUntil(err.until)}, so you can't post right now.` : "You are muted in this room, so you can't post right now.";
+    case "banned": return "You are banned from this room.";
+    case "slow_mode": return `Slow mode is on in this room. You can post again in ${seconds(err.retry_after_ms)} s.`;
+    case "room_locked": return "This room is locked for now — no new messages can be posted.";
+    case "too_large": return "That message is too long. Please shorten it and try again.";
+    case "rate_limited": return `You're doing that too quickly. Please wait ${seconds(err.retry_after_ms)} s and try again.`;
+    case "unavailable": return "Haven is having trouble saving messages — your message was not sent, try again.";
+    case "not_member": return "You are not a member of this room. Open it again from the room list to join.";
+    case "forbidden": return "You don't have permission to do that.";
+    case "not_found": return err.message || "That could not be found.";
+    case "unauthorized": return "Your session has ended. Please log in again.";
+    case "guidelines_required": return "Please accept the room guidelines to join.";
+    case "timeout": return "Haven did not answer in time. Please try again.";
+    case "disconnected": return "You're offline right now. We'll retry when the connection is back.";
+    case "network": return "Can't reach Haven. Please check your connection and try again.";
+    case "internal": return "Something went wrong on our side. Please try again.";
+    default: return err?.message || "Something went wrong. Please try again.";
+  }
+}
