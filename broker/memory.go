@@ -43,6 +43,7 @@ func (m *Memory) Publish(_ context.Context, channel string, payload []byte) erro
 	if subscribed && h != nil {
 		h.HandleMessage(channel, payload)
 	}
+	metricPublished.WithLabelValues("ok").Inc()
 	return nil
 }
 
