@@ -1,0 +1,322 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/havenhealth/haven/protocol"
+	"github.com/havenhealth/haven/rooms"
+	"github.com/havenhealth/haven/store"
+)
+
+// conn is one client connection. Its reader goroutine runs commands one at a time, so
+// replies leave in the order commands arrived; events and replies share one queue.
+type conn struct {
+	h       *Hub
+	ws      *websocket.Conn
+	user    store.User
+	session store.Session
+
+	mu      sync.Mutex // guards queue, queued, writing, closed, idle
+	queue   [][]byte
+	queued  int
+	writing bool
+	closed  bool
+	idle    chan struct{}
+
+	subMu sync.Mutex      // guards subs
+	subs  map[string]*sub // room slug → subscription
+
+	closeOnce sync.Once
+	cancel    context.CancelFunc
+	ping      *time.Timer
+}
+
+func (c *conn) serve(ctx context.Context) {
+	ctx, c.cancel = context.WithCancel(ctx)
+	defer c.cancel()
+	if !c.session.ExpiresAt.IsZero() {
+		t := time.AfterFunc(time.Until(c.session.ExpiresAt), func() {
+			c.close(websocket.StatusPolicyViolation, "session expired")
+		})
+		defer t.Stop()
+	}
+	c.ping = time.AfterFunc(c.h.cfg.PingInterval, c.pingOnce)
+	defer c.ping.Stop()
+	defer c.leaveAll()
+
+	for {
+		typ, data, err := c.ws.Read(ctx)
+		if err != nil {
+			// coder/websocket already closed with 1009 for an oversized frame.
+			c.close(websocket.StatusNormalClosure, "")
+			return
+		}
+		if typ != websocket.MessageText {
+			c.enqueue(protocol.ErrorReply("", protocol.Errorf(protocol.CodeBadRequest, "send text frames with one JSON command each")))
+			continue
+		}
+		metricCommands.Inc()
+		c.handle(ctx, data)
+	}
+}
+
+// pingOnce runs on its own short-lived goroutine: a connection that does not answer a ping
+// in time is dropped; one that does is pinged again later.
+func (c *conn) pingOnce() {
+	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.PingTimeout)
+	defer cancel()
+	if err := c.ws.Ping(ctx); err != nil {
+		c.close(websocket.StatusPolicyViolation, "ping timeout")
+		return
+	}
+	c.ping.Reset(c.h.cfg.PingInterval)
+}
+
+// close ends the connection once, with a status and reason the client can show.
+func (c *conn) close(code websocket.StatusCode, reason string) {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		c.queue, c.queued = nil, 0
+		c.mu.Unlock()
+		_ = c.ws.Close(code, reason)
+		if c.cancel != nil {
+			c.cancel()
+		}
+	})
+}
+
+func (c *conn) leaveAll() {
+	c.subMu.Lock()
+	subs := c.subs
+	c.subs = make(map[string]*sub)
+	c.subMu.Unlock()
+	for _, s := range subs {
+		c.h.unsubscribe(s)
+	}
+}
+
+func (c *conn) reply(id string, fields map[string]any) {
+	c.enqueue(protocol.Reply(id, fields))
+}
+
+func (c *conn) fail(id string, err error) {
+	pe := protocol.AsError(err)
+	if pe.Code == protocol.CodeInternal || pe.Code == protocol.CodeUnavailable {
+		c.h.log.Error("command failed", "user", c.user.ID, "code", pe.Code, "err", err)
+	}
+	c.enqueue(protocol.ErrorReply(id, pe))
+}
+
+func (c *conn) handle(ctx context.Context, data []byte) {
+	var cmd protocol.Command
+	if err := json.Unmarshal(data, &cmd); err != nil {
+		var idOnly struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(data, &idOnly) // best effort: reply with re when the id is readable
+		c.fail(idOnly.ID, protocol.Errorf(protocol.CodeBadRequest, "malformed command: %v", err))
+		return
+	}
+	if cmd.ID == "" || len(cmd.ID) > 64 {
+		c.fail("", protocol.Errorf(protocol.CodeBadRequest, "every command needs an id of 1-64 characters"))
+		return
+	}
+	if cmd.Type == "join" {
+		c.join(ctx, cmd)
+		return
+	}
+	if cmd.Type == "" {
+		c.fail(cmd.ID, protocol.Errorf(protocol.CodeBadRequest, "command has no type"))
+		return
+	}
+	if _, known := roomCommands[cmd.Type]; !known {
+		c.fail(cmd.ID, protocol.Errorf(protocol.CodeBadRequest, "unknown command type %q", cmd.Type))
+		return
+	}
+	if cmd.Room == "" {
+		c.fail(cmd.ID, protocol.Errorf(protocol.CodeBadRequest, "%s needs a room", cmd.Type))
+		return
+	}
+	c.subMu.Lock()
+	s := c.subs[cmd.Room]
+	c.subMu.Unlock()
+	if s == nil {
+		c.fail(cmd.ID, protocol.Errorf(protocol.CodeNotMember, "join room %q first", cmd.Room))
+		return
+	}
+	roomCommands[cmd.Type](c, ctx, s, cmd)
+}
+
+type roomCommand func(c *conn, ctx context.Context, s *sub, cmd protocol.Command)
+
+// roomCommands are the commands that act in a room the connection has joined.
+var roomCommands map[string]roomCommand
+
+func init() {
+	roomCommands = map[string]roomCommand{
+		"leave":   (*conn).leave,
+		"send":    (*conn).send,
+		"history": (*conn).history,
+		"delete":  (*conn).deleteMsg,
+		"report":  (*conn).report,
+		"typing":  (*conn).typing,
+	}
+}
+
+func (c *conn) join(ctx context.Context, cmd protocol.Command) {
+	if cmd.Room == "" {
+		c.fail(cmd.ID, protocol.Errorf(protocol.CodeBadRequest, "join needs a room"))
+		return
+	}
+	if cmd.Since != nil && *cmd.Since < 0 {
+		c.fail(cmd.ID, protocol.Errorf(protocol.CodeBadRequest, "since must be a seq (0 or more)"))
+		return
+	}
+	c.subMu.Lock()
+	old := c.subs[cmd.Room]
+	delete(c.subs, cmd.Room)
+	c.subMu.Unlock()
+	if old != nil { // joining again (e.g. to recover): start a fresh subscription
+		c.h.unsubscribe(old)
+	}
+
+	m, err := c.h.rooms.Admit(ctx, c.user, cmd.Room, cmd.AcceptGuidelines)
+	if err != nil {
+		c.fail(cmd.ID, err)
+		return
+	}
+	lr, err := c.h.acquire(ctx, m.Room)
+	if err != nil {
+		c.h.rooms.Release(m)
+		c.fail(cmd.ID, &protocol.Error{Code: protocol.CodeUnavailable, Message: "cannot subscribe to the room right now", Cause: err})
+		return
+	}
+	s := &sub{c: c, lr: lr, m: m}
+	first := lr.add(s) // subscribe first, then read the store, then merge by seq
+	online := c.h.presenceJoin(ctx, lr, m, first)
+	msgs, last, truncated, err := c.h.rooms.Recent(ctx, m.Room, cmd.Since)
+	if err != nil {
+		c.h.unsubscribe(s)
+		c.fail(cmd.ID, err)
+		return
+	}
+	metricJoins.Inc()
+	reply := protocol.Reply(cmd.ID, map[string]any{
+		"room": rooms.WireRoom(m.Room.Info()), "online": online,
+		"messages": rooms.WireMessages(cmd.Room, msgs), "last_seq": last, "truncated": truncated,
+	})
+	c.subMu.Lock()
+	c.subs[cmd.Room] = s
+	c.subMu.Unlock()
+	lr.activate(s, reply, last)
+}
+
+func (c *conn) leave(ctx context.Context, s *sub, cmd protocol.Command) {
+	c.subMu.Lock()
+	delete(c.subs, cmd.Room)
+	c.subMu.Unlock()
+	c.h.unsubscribe(s)
+	c.reply(cmd.ID, nil)
+}
+
+func (c *conn) send(ctx context.Context, s *sub, cmd protocol.Command) {
+	metricMessagesIn.Inc()
+	msg, err := c.h.rooms.Post(ctx, s.m, cmd.Text, cmd.ClientMsgID)
+	if err != nil {
+		c.fail(cmd.ID, err)
+		return
+	}
+	c.reply(cmd.ID, map[string]any{"seq": msg.Seq, "message_id": msg.ID})
+}
+
+func (c *conn) history(ctx context.Context, s *sub, cmd protocol.Command) {
+	msgs, err := c.h.rooms.History(ctx, s.m, cmd.Before, cmd.Limit)
+	if err != nil {
+		c.fail(cmd.ID, err)
+		return
+	}
+	c.reply(cmd.ID, map[string]any{"messages": rooms.WireMessages(cmd.Room, msgs)})
+}
+
+func (c *conn) deleteMsg(ctx context.Context, s *sub, cmd protocol.Command) {
+	if cmd.Seq <= 0 {
+		c.fail(cmd.ID, protocol.Errorf(protocol.CodeBadRequest, "delete needs the message's seq"))
+		return
+	}
+	if err := c.h.rooms.Delete(ctx, s.m, cmd.Seq); err != nil {
+		c.fail(cmd.ID, err)
+		return
+	}
+	c.reply(cmd.ID, nil)
+}
+
+func (c *conn) report(ctx context.Context, s *sub, cmd protocol.Command) {
+	if cmd.Seq <= 0 {
+		c.fail(cmd.ID, protocol.Errorf(protocol.CodeBadRequest, "report needs the message's seq"))
+		return
+	}
+	r, err := c.h.rooms.Report(ctx, s.m, cmd.Seq, cmd.Reason)
+	if err != nil {
+		c.fail(cmd.ID, err)
+		return
+	}
+	c.reply(cmd.ID, map[string]any{"report_id": r.ID})
+}
+
+func (c *conn) typing(ctx context.Context, s *sub, cmd protocol.Command) {
+	c.h.rooms.Typing(ctx, s.m)
+	c.reply(cmd.ID, nil)
+}
+
+// unsubscribe takes s out of its room, announces a presence leave when it was the user's
+// last connection here, and drops the room when nobody local is left.
+func (h *Hub) unsubscribe(s *sub) {
+	lr := s.lr
+	if last := lr.remove(s); last {
+		h.presenceLeave(context.Background(), lr, s.m)
+	}
+	h.rooms.Release(s.m)
+	h.dropIfEmpty(lr)
+}
+
+func (h *Hub) presenceJoin(ctx context.Context, lr *localRoom, m *rooms.Member, first bool) int {
+	var online int
+	var err error
+	if first {
+		online, err = h.pres.Join(ctx, lr.slug, m.User.ID)
+	} else {
+		online, err = h.pres.Online(ctx, lr.slug)
+	}
+	if err != nil {
+		h.log.Warn("presence join", "room", lr.slug, "err", err)
+	}
+	if first {
+		u := m.Wire
+		h.rooms.PublishEphemeral(ctx, lr.slug, protocol.Presence{Type: "presence", Room: lr.slug, Online: online, Joined: &u})
+	}
+	return online
+}
+
+func (h *Hub) presenceLeave(ctx context.Context, lr *localRoom, m *rooms.Member) {
+	online, err := h.pres.Leave(ctx, lr.slug, m.User.ID)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		h.log.Warn("presence leave", "room", lr.slug, "err", err)
+	}
+	u := m.Wire
+	h.rooms.PublishEphemeral(ctx, lr.slug, protocol.Presence{Type: "presence", Room: lr.slug, Online: online, Left: &u})
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

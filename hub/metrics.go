@@ -1,0 +1,31 @@
+package hub
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+var (
+	metricConnections = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "haven_connections", Help: "Open WebSocket connections."})
+	metricCommands = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "haven_commands_total", Help: "Commands received from clients."})
+	metricJoins = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "haven_joins_total", Help: "Successful room joins."})
+	metricMessagesIn = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "haven_messages_in_total", Help: "send commands received."})
+	metricFanout = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "haven_deliveries_total", Help: "Events handed to connection queues."})
+	metricEventsOut = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "haven_messages_out_total", Help: "Events written to sockets."})
+	metricQueueDrops = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "haven_queue_drops_total", Help: "Connections closed because their send queue overflowed."})
+	metricReorders = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "haven_holdback_reorders_total", Help: "Messages that arrived ahead of a gap and were held back."})
+	metricDuplicates = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "haven_holdback_duplicates_total", Help: "Messages delivered twice by the broker and dropped."})
+	metricGapFills = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "haven_gap_fills_total", Help: "Gaps in a room's stream closed by reading the store."})
+	metricBrokerRecoveries = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "haven_broker_recoveries_total", Help: "Broker reconnects after which rooms were recovered from the store."})
+)

@@ -1,0 +1,374 @@
+package hub
+
+import (
+	"context"
+	"hash/maphash"
+	"sync"
+	"time"
+
+	"github.com/havenhealth/haven/broker"
+	"github.com/havenhealth/haven/rooms"
+)
+
+const shardCount = 64
+
+// index maps room slugs to the local rooms this node serves, sharded so that joins in
+// different rooms do not contend on one lock.
+type index struct {
+	seed   maphash.Seed
+	shards [shardCount]shard
+}
+
+type shard struct {
+	mu    sync.Mutex            // guards rooms
+	rooms map[string]*localRoom // slug → room with local subscribers
+}
+
+func newIndex() *index {
+	ix := &index{seed: maphash.MakeSeed()}
+	for i := range ix.shards {
+		ix.shards[i].rooms = make(map[string]*localRoom)
+	}
+	return ix
+}
+
+func (ix *index) shard(slug string) *shard {
+	return &ix.shards[maphash.String(ix.seed, slug)%shardCount]
+}
+
+func (ix *index) get(slug string) *localRoom {
+	sh := ix.shard(slug)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.rooms[slug]
+}
+
+func (ix *index) all() []*localRoom {
+	var out []*localRoom
+	for i := range ix.shards {
+		sh := &ix.shards[i]
+		sh.mu.Lock()
+		for _, lr := range sh.rooms {
+			out = append(out, lr)
+		}
+		sh.mu.Unlock()
+	}
+	return out
+}
+
+// localRoom is one room's subscribers on this node and the ordering point of its messages:
+// events reach subscribers strictly in seq order, each at most once. The broker may deliver
+// out of order (concurrent posters, another node) or not at all (an outage); a short
+// hold-back buffer reorders, and a gap that does not fill in time is read from the store.
+type localRoom struct {
+	h    *Hub
+	slug string
+	room *rooms.Room
+	// ready is closed once the broker subscription is in place; joiners wait for it so they
+	// subscribe before they read the store.
+	ready  chan struct{}
+	subErr error
+
+	mu      sync.Mutex       // guards everything below
+	subs    []*sub           // swap-removed; sub.idx is the position
+	users   map[string]int   // user id → local subscriptions, for presence
+	started bool             // next is known (the first join read the store)
+	next    int64            // next seq to deliver
+	pending map[int64][]byte // seq → frame, held back until the gap before it fills
+	timer   *time.Timer      // gap timer, while pending is non-empty
+	filling bool             // a gap fill is reading the store
+	dead    bool             // removed from the index; a joiner must make a new one
+}
+
+// sub is one connection's subscription to one room.
+type sub struct {
+	c    *conn
+	lr   *localRoom
+	m    *rooms.Member
+	idx  int
+	live bool       // false while the join reads the store; events wait in buf
+	last int64      // newest seq this connection has been sent
+	buf  []buffered // events that arrived while joining
+}
+
+type buffered struct {
+	seq   int64
+	frame []byte
+}
+
+// acquire returns the local room for slug, creating it and subscribing to the broker when
+// it is the first local subscriber's.
+func (h *Hub) acquire(ctx context.Context, room *rooms.Room) (*localRoom, error) {
+	sh := h.ix.shard(room.Slug)
+	for {
+		sh.mu.Lock()
+		lr := sh.rooms[room.Slug]
+		created := false
+		if lr == nil {
+			lr = &localRoom{h: h, slug: room.Slug, room: room, ready: make(chan struct{}),
+				users: make(map[string]int), pending: make(map[int64][]byte)}
+			sh.rooms[room.Slug] = lr
+			created = true
+		}
+		sh.mu.Unlock()
+		if created {
+			lr.subErr = h.br.Subscribe(ctx, broker.RoomChannel(room.Slug))
+			close(lr.ready)
+		}
+		<-lr.ready
+		if lr.subErr != nil {
+			h.dropIfEmpty(lr)
+			return nil, lr.subErr
+		}
+		lr.mu.Lock()
+		dead := lr.dead
+		lr.mu.Unlock()
+		if !dead {
+			return lr, nil
+		}
+	}
+}
+
+// dropIfEmpty removes a room without subscribers from the index and the broker.
+func (h *Hub) dropIfEmpty(lr *localRoom) {
+	sh := h.ix.shard(lr.slug)
+	sh.mu.Lock()
+	lr.mu.Lock()
+	empty := len(lr.subs) == 0 && !lr.dead
+	if empty {
+		lr.dead = true
+		if lr.timer != nil {
+			lr.timer.Stop()
+		}
+		if sh.rooms[lr.slug] == lr {
+			delete(sh.rooms, lr.slug)
+		}
+	}
+	lr.mu.Unlock()
+	sh.mu.Unlock()
+	if empty && lr.subErr == nil {
+		if err := h.br.Unsubscribe(context.Background(), broker.RoomChannel(lr.slug)); err != nil {
+			h.log.Warn("unsubscribe room", "room", lr.slug, "err", err)
+		}
+	}
+}
+
+// add registers a joining subscription; it receives nothing until activate. It reports
+// whether this is the user's first subscription here (a presence join).
+func (lr *localRoom) add(s *sub) (first bool) {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	s.idx = len(lr.subs)
+	lr.subs = append(lr.subs, s)
+	lr.users[s.m.User.ID]++
+	return lr.users[s.m.User.ID] == 1
+}
+
+// remove unregisters s; it reports whether it was the user's last subscription here.
+func (lr *localRoom) remove(s *sub) (last bool) {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	if s.idx >= len(lr.subs) || lr.subs[s.idx] != s {
+		return false
+	}
+	end := len(lr.subs) - 1
+	lr.subs[s.idx] = lr.subs[end]
+	lr.subs[s.idx].idx = s.idx
+	lr.subs[end] = nil
+	lr.subs = lr.subs[:end]
+	uid := s.m.User.ID
+	if lr.users[uid]--; lr.users[uid] <= 0 {
+		delete(lr.users, uid)
+		return true
+	}
+	return false
+}
+
+// activate sends the join reply, then whatever arrived during the join that the reply did
+// not already contain, and makes the subscription live: no gap, nothing twice.
+func (lr *localRoom) activate(s *sub, reply []byte, lastSeq int64) {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	if !lr.started {
+		lr.started = true
+		lr.next = lastSeq + 1
+		lr.flushPendingLocked()
+	}
+	s.c.enqueue(reply)
+	s.last = lastSeq
+	for _, b := range s.buf {
+		if b.seq > 0 {
+			if b.seq <= s.last {
+				continue
+			}
+			s.last = b.seq
+		}
+		s.c.enqueue(b.frame)
+	}
+	s.buf = nil
+	s.live = true
+}
+
+// fanOutLocked hands one encoded event to every subscriber. seq is 0 for events outside
+// the message order (typing, presence, tombstones).
+func (lr *localRoom) fanOutLocked(seq int64, frame []byte) {
+	n := 0
+	for _, s := range lr.subs {
+		if !s.live {
+			s.buf = append(s.buf, buffered{seq, frame})
+			continue
+		}
+		if seq > 0 {
+			if seq <= s.last {
+				continue
+			}
+			s.last = seq
+		}
+		if s.c.enqueue(frame) {
+			n++
+		}
+	}
+	metricFanout.Add(float64(n))
+}
+
+// onEphemeral delivers an unordered event.
+func (lr *localRoom) onEphemeral(frame []byte) {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	lr.fanOutLocked(0, frame)
+}
+
+// onMessage delivers a stored message in seq order.
+func (lr *localRoom) onMessage(seq int64, frame []byte) {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	if !lr.started {
+		lr.pending[seq] = frame // the first join decides where the order starts
+		return
+	}
+	if seq < lr.next {
+		metricDuplicates.Inc()
+		return
+	}
+	lr.pending[seq] = frame
+	if seq > lr.next {
+		metricReorders.Inc()
+	}
+	lr.flushPendingLocked()
+}
+
+// flushPendingLocked delivers consecutive held-back messages and arms the gap timer when a
+// hole remains.
+func (lr *localRoom) flushPendingLocked() {
+	for seq := range lr.pending {
+		if seq < lr.next {
+			delete(lr.pending, seq)
+		}
+	}
+	for {
+		frame, ok := lr.pending[lr.next]
+		if !ok {
+			break
+		}
+		delete(lr.pending, lr.next)
+		lr.fanOutLocked(lr.next, frame)
+		lr.next++
+	}
+	switch {
+	case len(lr.pending) == 0 && lr.timer != nil:
+		lr.timer.Stop()
+		lr.timer = nil
+	case len(lr.pending) > 0 && lr.timer == nil && !lr.filling:
+		lr.timer = time.AfterFunc(lr.h.cfg.HoldBack, lr.fillGap)
+	}
+}
+
+// fillGap reads from the store what the broker did not deliver in time (or at all, during
+// an outage) and delivers it in order.
+func (lr *localRoom) fillGap() {
+	lr.mu.Lock()
+	if lr.dead || lr.filling || !lr.started {
+		lr.mu.Unlock()
+		return
+	}
+	lr.filling = true
+	lr.timer = nil
+	from := lr.next - 1
+	lr.mu.Unlock()
+
+	metricGapFills.Inc()
+	const page = 500
+	for {
+		msgs, err := lr.h.rooms.After(context.Background(), lr.room, from, page)
+		lr.mu.Lock()
+		if err != nil {
+			lr.h.log.Warn("gap fill failed; retrying", "room", lr.slug, "after", from, "err", err)
+			lr.filling = false
+			if !lr.dead && lr.timer == nil {
+				lr.timer = time.AfterFunc(lr.h.cfg.HoldBack*4, lr.fillGap)
+			}
+			lr.mu.Unlock()
+			return
+		}
+		for _, m := range msgs {
+			if m.Seq < lr.next {
+				continue
+			}
+			if m.Seq > lr.next {
+				break // cannot happen with gap-free seqs; stop rather than skip
+			}
+			frame := lr.pending[m.Seq]
+			delete(lr.pending, m.Seq)
+			if !m.Deleted() {
+				if frame == nil {
+					frame = rooms.EncodeMessage(lr.slug, m)
+				}
+				lr.fanOutLocked(m.Seq, frame)
+			}
+			lr.next++
+		}
+		progressed := lr.next-1 > from
+		from = lr.next - 1
+		more := len(msgs) == page && !lr.dead
+		if !more {
+			lr.filling = false
+			if !progressed {
+				lr.skipHoleLocked()
+			}
+			lr.flushPendingLocked()
+			lr.mu.Unlock()
+			return
+		}
+		lr.mu.Unlock()
+	}
+}
+
+// recover closes any gap against the store at once: after a broker outage nothing may
+// arrive to reveal that messages were missed.
+func (lr *localRoom) recover() {
+	lr.mu.Lock()
+	started := lr.started
+	lr.mu.Unlock()
+	if started {
+		lr.fillGap()
+	}
+}
+
+// skipHoleLocked jumps over a hole the store cannot fill. Seqs are gap-free by
+// construction, so this is a safety valve that keeps one lost event from holding a room's
+// stream forever; it is logged loudly.
+func (lr *localRoom) skipHoleLocked() {
+	if len(lr.pending) == 0 {
+		return
+	}
+	lowest := int64(-1)
+	for seq := range lr.pending {
+		if lowest < 0 || seq < lowest {
+			lowest = seq
+		}
+	}
+	if lowest > lr.next {
+		lr.h.log.Error("skipping seq hole the store cannot fill", "room", lr.slug, "from", lr.next, "to", lowest-1)
+		lr.next = lowest
+	}
+}

@@ -1,0 +1,150 @@
+package protocol
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Subprotocol is the WebSocket subprotocol a client must offer.
+const Subprotocol = "haven.v1"
+
+// Command is a client frame. One flat struct serves every command type: the fields a type
+// does not use are simply absent, and decoding stays one pass with no reflection on type.
+type Command struct {
+	ID               string `json:"id"`
+	Type             string `json:"type"`
+	Room             string `json:"room,omitempty"`
+	Since            *int64 `json:"since,omitempty"`
+	AcceptGuidelines int    `json:"accept_guidelines,omitempty"`
+	Text             string `json:"text,omitempty"`
+	ClientMsgID      string `json:"client_msg_id,omitempty"`
+	Before           int64  `json:"before,omitempty"`
+	Limit            int    `json:"limit,omitempty"`
+	Seq              int64  `json:"seq,omitempty"`
+	Reason           string `json:"reason,omitempty"`
+	User             string `json:"user,omitempty"`
+	DurationS        int64  `json:"duration_s,omitempty"`
+	DeleteRecentS    int64  `json:"delete_recent_s,omitempty"`
+	Seconds          *int   `json:"seconds,omitempty"`
+	Locked           *bool  `json:"locked,omitempty"`
+}
+
+// User is the public face of an account: never the email.
+type User struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	Role        string `json:"role"`
+	Verified    bool   `json:"verified"`
+}
+
+// Message is a chat message as members see it, in `message` events and in the `messages`
+// of join and history replies. Deleted is an extension: history and recovery serve a
+// deleted message as a tombstone (empty text) so clients can remove what they showed.
+type Message struct {
+	Type      string `json:"type"`
+	Room      string `json:"room"`
+	Seq       int64  `json:"seq"`
+	MessageID string `json:"message_id"`
+	Author    User   `json:"author"`
+	Text      string `json:"text"`
+	TS        string `json:"ts"`
+	Deleted   bool   `json:"deleted,omitempty"`
+}
+
+// TS formats a server time as PROTOCOL v1 requires (RFC 3339, UTC, milliseconds).
+func TS(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+
+// MessageDeleted is the tombstone event.
+type MessageDeleted struct {
+	Type string `json:"type"`
+	Room string `json:"room"`
+	Seq  int64  `json:"seq"`
+	By   string `json:"by"`
+}
+
+// Presence tells a room who came and went and how many are online.
+type Presence struct {
+	Type   string `json:"type"`
+	Room   string `json:"room"`
+	Online int    `json:"online"`
+	Joined *User  `json:"joined,omitempty"`
+	Left   *User  `json:"left,omitempty"`
+}
+
+// Typing is the ephemeral typing indicator.
+type Typing struct {
+	Type string `json:"type"`
+	Room string `json:"room"`
+	User User   `json:"user"`
+}
+
+// Reconnect asks a client to reconnect (the node is draining) and join with since.
+type Reconnect struct {
+	Type         string `json:"type"`
+	Reason       string `json:"reason"`
+	RetryAfterMS int64  `json:"retry_after_ms"`
+}
+
+// Removed tells a member they are out of a room.
+type Removed struct {
+	Type   string `json:"type"`
+	Room   string `json:"room"`
+	Reason string `json:"reason"`
+	Banned bool   `json:"banned"`
+}
+
+// Moderation announces a moderation action.
+type Moderation struct {
+	Type    string `json:"type"`
+	Room    string `json:"room"`
+	Action  string `json:"action"`
+	Target  *User  `json:"target,omitempty"`
+	Until   string `json:"until,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	Seconds *int   `json:"seconds,omitempty"`
+	Locked  *bool  `json:"locked,omitempty"`
+}
+
+// Reply builds an ok reply: {"type":"ok","re":id} plus fields.
+func Reply(re string, fields map[string]any) []byte {
+	m := make(map[string]any, len(fields)+2)
+	for k, v := range fields {
+		m[k] = v
+	}
+	m["type"] = "ok"
+	if re != "" {
+		m["re"] = re
+	}
+	b, _ := json.Marshal(m) // maps of JSON-safe values cannot fail
+	return b
+}
+
+// ErrorReply builds an error reply from a client-facing error.
+func ErrorReply(re string, e *Error) []byte {
+	m := make(map[string]any, len(e.Extra)+4)
+	for k, v := range e.Extra {
+		m[k] = v
+	}
+	m["type"] = "error"
+	m["code"] = e.Code
+	m["message"] = e.Message
+	if re != "" {
+		m["re"] = re
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// Room is a room's public settings.
+type Room struct {
+	Slug              string `json:"slug"`
+	Name              string `json:"name"`
+	Condition         string `json:"condition"`
+	Kind              string `json:"kind"`
+	Visibility        string `json:"visibility"`
+	Guidelines        string `json:"guidelines"`
+	GuidelinesVersion int    `json:"guidelines_version"`
+	SlowModeS         int    `json:"slow_mode_s"`
+	Locked            bool   `json:"locked"`
+	Sponsor           string `json:"sponsor"`
+}

@@ -1,0 +1,87 @@
+package rooms
+
+import (
+	"time"
+
+	"github.com/havenhealth/haven/protocol"
+)
+
+// Verdict is what one moderation step decides about a post.
+type Verdict int
+
+const (
+	Allow  Verdict = iota
+	Hold           // keep the post for review instead of publishing it
+	Reject         // refuse it; the sender sees the step's error
+)
+
+// Draft is a post on its way through the pipeline, before it is stored.
+type Draft struct {
+	Member *Member
+	Text   string
+	Now    time.Time
+}
+
+// Step is one inline moderation check. It returns Allow, or Hold/Reject with the reason the
+// sender sees. Steps run in order; the first that does not allow decides.
+type Step interface {
+	Name() string
+	Check(d *Draft) (Verdict, *protocol.Error)
+}
+
+// StepFunc adapts a function to Step.
+type StepFunc struct {
+	StepName string
+	Fn       func(d *Draft) (Verdict, *protocol.Error)
+}
+
+func (f StepFunc) Name() string                              { return f.StepName }
+func (f StepFunc) Check(d *Draft) (Verdict, *protocol.Error) { return f.Fn(d) }
+
+// standardSteps are the room rules every post passes: ban, lock, mute, slow mode, rate.
+func standardSteps() []Step {
+	return []Step{
+		StepFunc{"ban", func(d *Draft) (Verdict, *protocol.Error) {
+			if d.Member.Membership().Banned {
+				return Reject, protocol.Errorf(protocol.CodeBanned, "you are banned from this room")
+			}
+			return Allow, nil
+		}},
+		StepFunc{"lock", func(d *Draft) (Verdict, *protocol.Error) {
+			if d.Member.Room.Info().Locked && !d.Member.IsStaff() {
+				return Reject, protocol.Errorf(protocol.CodeRoomLocked, "this room is read-only for now")
+			}
+			return Allow, nil
+		}},
+		StepFunc{"mute", func(d *Draft) (Verdict, *protocol.Error) {
+			if until := d.Member.Membership().MutedUntil; d.Now.Before(until) {
+				return Reject, protocol.Errorf(protocol.CodeMuted, "a moderator has muted you in this room").
+					With("until", protocol.TS(until))
+			}
+			return Allow, nil
+		}},
+		StepFunc{"slow_mode", func(d *Draft) (Verdict, *protocol.Error) {
+			slow := time.Duration(d.Member.Room.Info().SlowModeS) * time.Second
+			if slow <= 0 || d.Member.IsStaff() {
+				return Allow, nil
+			}
+			d.Member.mu.Lock()
+			last := d.Member.lastPost
+			d.Member.mu.Unlock()
+			if wait := last.Add(slow).Sub(d.Now); !last.IsZero() && wait > 0 {
+				return Reject, protocol.Errorf(protocol.CodeSlowMode, "slow mode is on: one message every %s", slow).
+					With("retry_after_ms", wait.Milliseconds())
+			}
+			return Allow, nil
+		}},
+		StepFunc{"rate", func(d *Draft) (Verdict, *protocol.Error) {
+			r := d.Member.limiter.ReserveN(d.Now, 1)
+			if delay := r.DelayFrom(d.Now); delay > 0 {
+				r.CancelAt(d.Now)
+				return Reject, protocol.Errorf(protocol.CodeRateLimited, "you are sending too fast").
+					With("retry_after_ms", delay.Milliseconds()+1)
+			}
+			return Allow, nil
+		}},
+	}
+}

@@ -1,0 +1,238 @@
+package rooms
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/havenhealth/haven/broker"
+	"github.com/havenhealth/haven/internal/ids"
+	"github.com/havenhealth/haven/protocol"
+	"github.com/havenhealth/haven/store"
+)
+
+// Post runs text through the pipeline, stores it (assigning the room's next seq) and
+// publishes it. A resend with the same clientMsgID returns the first message unchanged.
+func (s *Service) Post(ctx context.Context, m *Member, text, clientMsgID string) (store.Message, error) {
+	if clientMsgID == "" || len(clientMsgID) > 64 {
+		return store.Message{}, protocol.Errorf(protocol.CodeBadRequest, "client_msg_id must be 1-64 characters")
+	}
+	if n := utf8.RuneCountInString(text); n > s.cfg.MaxTextRunes {
+		return store.Message{}, protocol.Errorf(protocol.CodeTooLarge, "message is %d characters; the limit is %d", n, s.cfg.MaxTextRunes)
+	}
+	if !utf8.ValidString(text) || strings.TrimSpace(text) == "" {
+		return store.Message{}, protocol.Errorf(protocol.CodeBadRequest, "message text is empty")
+	}
+	if msg, ok := m.recentSend(clientMsgID); ok {
+		return msg, nil
+	}
+	d := &Draft{Member: m, Text: text, Now: s.cfg.Now()}
+	for _, step := range s.steps() {
+		if v, perr := step.Check(d); v != Allow {
+			return store.Message{}, perr
+		}
+	}
+
+	info := m.Room.Info()
+	cctx, cancel := s.ctx(ctx)
+	defer cancel()
+	start := time.Now()
+	msg, dup, err := s.st.AppendMessage(cctx, store.NewMessage{
+		ID: ids.New("m_"), RoomID: info.ID, AuthorID: m.User.ID,
+		ClientMsgID: clientMsgID, Text: d.Text, CreatedAt: d.Now,
+	})
+	observeStore("append", start, err)
+	if err != nil {
+		return store.Message{}, storeErr(fmt.Errorf("post to room %s: %w", m.Room.Slug, err), "message")
+	}
+	m.rememberSend(clientMsgID, msg, d.Now)
+	if dup {
+		return msg, nil
+	}
+	s.publishMessage(ctx, m.Room.Slug, msg)
+	return msg, nil
+}
+
+func (s *Service) steps() []Step { return standardSteps() }
+
+// publishMessage sends a stored message to the room on every node. A broker failure is
+// logged, not returned: the message is stored, local members already have it, and other
+// nodes recover it from the store by seq.
+func (s *Service) publishMessage(ctx context.Context, slug string, msg store.Message) {
+	e := Event{Kind: KindMessage, Room: slug, Seq: msg.Seq, Data: EncodeMessage(slug, msg)}
+	if err := s.br.Publish(ctx, broker.RoomChannel(slug), e.Encode()); err != nil {
+		s.cfg.Logger.Warn("publish message", "room", slug, "seq", msg.Seq, "err", err)
+	}
+}
+
+func (m *Member) recentSend(clientID string) (store.Message, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range m.recent {
+		if r.clientID == clientID {
+			return r.msg, true
+		}
+	}
+	return store.Message{}, false
+}
+
+func (m *Member) rememberSend(clientID string, msg store.Message, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.recent[m.recentNext] = sentID{clientID, msg}
+	m.recentNext = (m.recentNext + 1) % len(m.recent)
+	m.lastPost = now
+}
+
+// Recent is what a join returns: the latest history, or everything after since (at most
+// RecoveryLimit; when more was missed the newest are returned and truncated is true, so the
+// client can page back with history). lastSeq is the newest seq the store holds.
+func (s *Service) Recent(ctx context.Context, room *Room, since *int64) (msgs []store.Message, lastSeq int64, truncated bool, err error) {
+	info := room.Info()
+	cctx, cancel := s.ctx(ctx)
+	defer cancel()
+	start := time.Now()
+	defer func() { observeStore("read", start, err) }()
+	if since == nil {
+		msgs, err = s.st.MessagesBefore(cctx, info.ID, 0, s.cfg.HistoryLimit)
+	} else {
+		msgs, err = s.st.MessagesAfter(cctx, info.ID, *since, s.cfg.RecoveryLimit+1)
+		if err == nil && len(msgs) > s.cfg.RecoveryLimit {
+			truncated = true
+			msgs, err = s.st.MessagesBefore(cctx, info.ID, 0, s.cfg.RecoveryLimit)
+		}
+	}
+	if err != nil {
+		return nil, 0, false, storeErr(fmt.Errorf("read room %s: %w", room.Slug, err), "messages")
+	}
+	if len(msgs) > 0 {
+		return msgs, msgs[len(msgs)-1].Seq, truncated, nil
+	}
+	// Nothing new: learn the newest seq so live delivery starts at the right place.
+	last, err := s.st.MessagesBefore(cctx, info.ID, 0, 1)
+	if err != nil {
+		return nil, 0, false, storeErr(fmt.Errorf("read room %s: %w", room.Slug, err), "messages")
+	}
+	if len(last) == 1 {
+		lastSeq = last[0].Seq
+	}
+	return nil, lastSeq, false, nil
+}
+
+// After returns stored messages after seq, for closing a gap in live delivery.
+func (s *Service) After(ctx context.Context, room *Room, seq int64, limit int) ([]store.Message, error) {
+	cctx, cancel := s.ctx(ctx)
+	defer cancel()
+	msgs, err := s.st.MessagesAfter(cctx, room.Info().ID, seq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read room %s after %d: %w", room.Slug, seq, err)
+	}
+	return msgs, nil
+}
+
+// History pages back through a room, oldest first.
+func (s *Service) History(ctx context.Context, m *Member, before int64, limit int) ([]store.Message, error) {
+	if limit == 0 {
+		limit = 50
+	}
+	if limit < 0 || limit > 200 {
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "limit must be 1-200")
+	}
+	if before < 0 {
+		return nil, protocol.Errorf(protocol.CodeBadRequest, "before must be a seq")
+	}
+	cctx, cancel := s.ctx(ctx)
+	defer cancel()
+	msgs, err := s.st.MessagesBefore(cctx, m.Room.Info().ID, before, limit)
+	if err != nil {
+		return nil, storeErr(fmt.Errorf("history room %s: %w", m.Room.Slug, err), "messages")
+	}
+	return msgs, nil
+}
+
+// Delete removes a message from members' view (the store keeps the original for moderators
+// and audit) and broadcasts the tombstone.
+func (s *Service) Delete(ctx context.Context, m *Member, seq int64) error {
+	info := m.Room.Info()
+	cctx, cancel := s.ctx(ctx)
+	defer cancel()
+	msg, err := s.st.MessageBySeq(cctx, info.ID, seq)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return protocol.Errorf(protocol.CodeNotFound, "no message %d in this room", seq)
+		}
+		return storeErr(fmt.Errorf("delete in room %s: %w", m.Room.Slug, err), "message")
+	}
+	by := "author"
+	if msg.Author.ID != m.User.ID {
+		if !m.IsModerator() {
+			return protocol.Errorf(protocol.CodeForbidden, "you can delete only your own messages")
+		}
+		by = "moderator"
+	}
+	if msg.Deleted() {
+		return nil
+	}
+	if _, err := s.st.DeleteMessage(cctx, info.ID, seq, by, s.cfg.Now()); err != nil {
+		return storeErr(fmt.Errorf("delete seq %d in room %s: %w", seq, m.Room.Slug, err), "message")
+	}
+	s.PublishEphemeral(ctx, m.Room.Slug, protocol.MessageDeleted{Type: "message_deleted", Room: m.Room.Slug, Seq: seq, By: by})
+	return nil
+}
+
+// Report records a member's report with a snapshot of the message as it is now.
+func (s *Service) Report(ctx context.Context, m *Member, seq int64, reason string) (store.Report, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || utf8.RuneCountInString(reason) > 500 {
+		return store.Report{}, protocol.Errorf(protocol.CodeBadRequest, "reason must be 1-500 characters")
+	}
+	info := m.Room.Info()
+	cctx, cancel := s.ctx(ctx)
+	defer cancel()
+	msg, err := s.st.MessageBySeq(cctx, info.ID, seq)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Report{}, protocol.Errorf(protocol.CodeNotFound, "no message %d in this room", seq)
+		}
+		return store.Report{}, storeErr(fmt.Errorf("report in room %s: %w", m.Room.Slug, err), "message")
+	}
+	r, err := s.st.CreateReport(cctx, store.Report{
+		ID: ids.New("rp_"), RoomID: info.ID, Seq: seq, ReporterID: m.User.ID,
+		Reason: reason, Snapshot: msg.Text, CreatedAt: s.cfg.Now(),
+	})
+	if err != nil {
+		return store.Report{}, storeErr(fmt.Errorf("report seq %d in room %s: %w", seq, m.Room.Slug, err), "report")
+	}
+	return r, nil
+}
+
+// Typing broadcasts that m is typing, at most once a second per member.
+func (s *Service) Typing(ctx context.Context, m *Member) {
+	now := s.cfg.Now()
+	m.mu.Lock()
+	if now.Sub(m.lastTyping) < time.Second {
+		m.mu.Unlock()
+		return
+	}
+	m.lastTyping = now
+	m.mu.Unlock()
+	s.PublishEphemeral(ctx, m.Room.Slug, protocol.Typing{Type: "typing", Room: m.Room.Slug, User: m.Wire})
+}
+
+// PublishEphemeral sends a client event that is not stored (typing, presence, tombstones)
+// to the room on every node.
+func (s *Service) PublishEphemeral(ctx context.Context, slug string, ev any) {
+	data, err := json.Marshal(ev)
+	if err != nil {
+		s.cfg.Logger.Error("encode event", "room", slug, "err", err)
+		return
+	}
+	e := Event{Kind: KindEphemeral, Room: slug, Data: data}
+	if err := s.br.Publish(ctx, broker.RoomChannel(slug), e.Encode()); err != nil {
+		s.cfg.Logger.Warn("publish event", "room", slug, "err", err)
+	}
+}

@@ -1,0 +1,132 @@
+// Package server wires one Haven node together — accounts, rooms, the WebSocket hub, the
+// web client and the operator endpoints — behind a single http.Handler. It does not listen:
+// cmd/haven mounts it on a listener and tests mount it on 127.0.0.1.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/havenhealth/haven/accounts"
+	"github.com/havenhealth/haven/broker"
+	"github.com/havenhealth/haven/hub"
+	"github.com/havenhealth/haven/rooms"
+	"github.com/havenhealth/haven/store"
+	"github.com/havenhealth/haven/web"
+)
+
+// Config is a node's configuration. The zero value of each part means its defaults.
+type Config struct {
+	NodeID   string
+	Accounts accounts.Config
+	Rooms    rooms.Config
+	Hub      hub.Config
+	Logger   *slog.Logger
+}
+
+// Server is one Haven node.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	st       store.Store
+	br       broker.Broker
+	accounts *accounts.Service
+	rooms    *rooms.Service
+	hub      *hub.Hub
+	handler  http.Handler
+}
+
+// New assembles a node over a store, a broker and a presence tracker.
+func New(cfg Config, st store.Store, br broker.Broker, pres broker.Presence) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, st: st, br: br}
+	cfg.Rooms.Logger = cfg.Logger
+	s.rooms = rooms.New(st, br, cfg.Rooms)
+	next := cfg.Accounts.OnRevoke
+	cfg.Accounts.OnRevoke = func(sessionID string) {
+		s.hub.RevokeSession(context.Background(), sessionID)
+		if next != nil {
+			next(sessionID)
+		}
+	}
+	s.accounts = accounts.New(st, cfg.Accounts)
+	cfg.Hub.NodeID = cfg.NodeID
+	cfg.Hub.Logger = cfg.Logger
+	s.hub = hub.New(cfg.Hub, s.accounts, s.rooms, br, pres)
+
+	mux := http.NewServeMux()
+	s.accounts.Routes(mux)
+	s.roomRoutes(mux)
+	mux.Handle("GET /ws", s.hub)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "node": cfg.NodeID})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"code": "not_found", "message": "no such API endpoint"}})
+	}))
+	mux.Handle("/", web.Handler())
+	s.handler = mux
+	return s
+}
+
+// Start connects the node to the broker.
+func (s *Server) Start(ctx context.Context) error { return s.hub.Start(ctx) }
+
+// Handler serves everything the node offers.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Accounts returns the account service (for first-run admin set-up).
+func (s *Server) Accounts() *accounts.Service { return s.accounts }
+
+// Rooms returns the room service.
+func (s *Server) Rooms() *rooms.Service { return s.rooms }
+
+// Drain stops taking connections and sends every client elsewhere before ctx ends.
+func (s *Server) Drain(ctx context.Context) { s.hub.Drain(ctx) }
+
+// readyz is 200 while the store answers, with "degraded" while the broker does not (the
+// node still serves its own members, so a load balancer should keep it); 503 when the
+// store is down or the node is draining.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	body := map[string]any{"node": s.cfg.NodeID, "store": "ok", "broker": "ok", "status": "ok"}
+	status := http.StatusOK
+	if err := s.st.Ping(ctx); err != nil {
+		body["store"], body["status"], status = errString(err), "unavailable", http.StatusServiceUnavailable
+	}
+	if err := s.br.Healthy(ctx); err != nil {
+		body["broker"] = errString(err)
+		if status == http.StatusOK {
+			body["status"] = "degraded"
+		}
+	}
+	if s.hub.Draining() {
+		body["status"], status = "draining", http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, body)
+}
+
+func errString(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timeout"
+	}
+	return err.Error()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
