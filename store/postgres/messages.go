@@ -1,0 +1,188 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/havenhealth/haven/store"
+)
+
+const msgCols = `m.id, m.room_id, m.seq, m.author_id, u.display_name, u.role, u.verified,
+	m.client_msg_id, m.text, m.created_at, m.deleted_at, m.deleted_by`
+
+const msgFrom = ` FROM messages m JOIN users u ON u.id = m.author_id `
+
+// cteFrom reads the rows a data-modifying CTE named m returned: the statement's snapshot
+// does not yet show them in the messages table.
+const cteFrom = ` FROM m JOIN users u ON u.id = m.author_id `
+
+func scanMessage(sc scanner) (store.Message, error) {
+	var (
+		m       store.Message
+		deleted sql.NullTime
+	)
+	if err := sc.Scan(&m.ID, &m.RoomID, &m.Seq, &m.Author.ID, &m.Author.DisplayName, &m.Author.Role,
+		&m.Author.Verified, &m.ClientMsgID, &m.Text, &m.CreatedAt, &deleted, &m.DeletedBy); err != nil {
+		return store.Message{}, err
+	}
+	m.CreatedAt, m.DeletedAt = m.CreatedAt.UTC(), fromNull(deleted)
+	return m, nil
+}
+
+// AppendMessage stores m at the room's next seq, in one transaction.
+func (s *Store) AppendMessage(ctx context.Context, m store.NewMessage) (store.Message, bool, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("append message room %s: %w", m.RoomID, err)
+	}
+	defer cancel()
+	msg, dup, err := s.appendSingle(ctx, m)
+	if err != nil {
+		return store.Message{}, false, mapErr(fmt.Errorf("append message room %s: %w", m.RoomID, err))
+	}
+	return msg, dup, nil
+}
+
+func (s *Store) appendSingle(ctx context.Context, m store.NewMessage) (store.Message, bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT last_seq FROM rooms WHERE id = $1 FOR UPDATE`, m.RoomID).Scan(&last); err != nil {
+		return store.Message{}, false, fmt.Errorf("lock room: %w", err)
+	}
+	msg, dup, err := appendLocked(ctx, tx, m, last+1)
+	if err != nil || dup {
+		return msg, dup, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE rooms SET last_seq = $1 WHERE id = $2`, msg.Seq, m.RoomID); err != nil {
+		return store.Message{}, false, fmt.Errorf("advance last_seq: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Message{}, false, fmt.Errorf("commit: %w", err)
+	}
+	return msg, false, nil
+}
+
+// appendLocked inserts m at seq, or returns the earlier message with the same client id.
+// The caller holds the room row's lock (SELECT ... FOR UPDATE), so under READ COMMITTED the
+// duplicate check sees every message committed before it, and seq cannot be taken by
+// anyone else; the caller then records seq as the room's last_seq.
+func appendLocked(ctx context.Context, tx querier, m store.NewMessage, seq int64) (store.Message, bool, error) {
+	if m.ClientMsgID != "" {
+		prev, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+msgCols+msgFrom+
+			`WHERE m.room_id = $1 AND m.author_id = $2 AND m.client_msg_id = $3`, m.RoomID, m.AuthorID, m.ClientMsgID))
+		if err == nil {
+			return prev, true, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return store.Message{}, false, fmt.Errorf("find resend: %w", err)
+		}
+	}
+	msg, err := scanMessage(tx.QueryRowContext(ctx, `WITH m AS (
+			INSERT INTO messages (room_id, seq, id, author_id, client_msg_id, text, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *)
+		SELECT `+msgCols+cteFrom, m.RoomID, seq, m.ID, m.AuthorID, m.ClientMsgID, m.Text, ts(orNow(m.CreatedAt))))
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("insert seq %d: %w", seq, err)
+	}
+	return msg, false, nil
+}
+
+func (s *Store) listMessages(ctx context.Context, what, query string, args ...any) ([]store.Message, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer cancel()
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, mapErr(fmt.Errorf("%s: %w", what, err))
+	}
+	defer rows.Close()
+	out := []store.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, mapErr(fmt.Errorf("%s: %w", what, err))
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(fmt.Errorf("%s: %w", what, err))
+	}
+	return out, nil
+}
+
+func (s *Store) MessagesAfter(ctx context.Context, roomID string, since int64, limit int) ([]store.Message, error) {
+	return s.listMessages(ctx, fmt.Sprintf("messages after %d room %s", since, roomID),
+		`SELECT `+msgCols+msgFrom+`WHERE m.room_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3`,
+		roomID, since, max(limit, 0))
+}
+
+func (s *Store) MessagesBefore(ctx context.Context, roomID string, before int64, limit int) ([]store.Message, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	return s.listMessages(ctx, fmt.Sprintf("messages before %d room %s", before, roomID),
+		`SELECT * FROM (SELECT `+msgCols+msgFrom+`WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3) page
+		ORDER BY seq`, roomID, before, max(limit, 0))
+}
+
+func (s *Store) MessageBySeq(ctx context.Context, roomID string, seq int64) (store.Message, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return store.Message{}, fmt.Errorf("message %s/%d: %w", roomID, seq, err)
+	}
+	defer cancel()
+	m, err := scanMessage(s.db.QueryRowContext(ctx, `SELECT `+msgCols+msgFrom+`WHERE m.room_id = $1 AND m.seq = $2`, roomID, seq))
+	if err != nil {
+		return store.Message{}, mapErr(fmt.Errorf("message %s/%d: %w", roomID, seq, err))
+	}
+	return m, nil
+}
+
+// DeleteMessage keeps the text. Deleting again is a no-op that keeps the first deletion's
+// time and actor.
+func (s *Store) DeleteMessage(ctx context.Context, roomID string, seq int64, by string, at time.Time) (store.Message, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return store.Message{}, fmt.Errorf("delete message %s/%d: %w", roomID, seq, err)
+	}
+	defer cancel()
+	m, err := scanMessage(s.db.QueryRowContext(ctx, `WITH m AS (
+			UPDATE messages SET
+				deleted_by = CASE WHEN deleted_at IS NULL THEN $1 ELSE deleted_by END,
+				deleted_at = coalesce(deleted_at, $2)
+			WHERE room_id = $3 AND seq = $4 RETURNING *)
+		SELECT `+msgCols+cteFrom, by, ts(orNow(at)), roomID, seq))
+	if err != nil {
+		return store.Message{}, mapErr(fmt.Errorf("delete message %s/%d: %w", roomID, seq, err))
+	}
+	return m, nil
+}
+
+// CreateReport takes the snapshot from the stored text when r.Snapshot is empty, so the
+// report survives a later deletion. ErrNotFound if the message does not exist.
+func (s *Store) CreateReport(ctx context.Context, r store.Report) (store.Report, error) {
+	ctx, cancel, err := s.begin(ctx)
+	if err != nil {
+		return store.Report{}, fmt.Errorf("report %s/%d: %w", r.RoomID, r.Seq, err)
+	}
+	defer cancel()
+	r.CreatedAt = ts(orNow(r.CreatedAt))
+	err = s.db.QueryRowContext(ctx, `INSERT INTO reports (id, room_id, seq, reporter_id, reason, snapshot, created_at)
+		SELECT $1, room_id, seq, $2, $3, CASE WHEN $4::text = '' THEN text ELSE $4::text END, $5
+		FROM messages WHERE room_id = $6 AND seq = $7 RETURNING snapshot`,
+		r.ID, r.ReporterID, r.Reason, r.Snapshot, r.CreatedAt, r.RoomID, r.Seq).Scan(&r.Snapshot)
+	if err != nil {
+		return store.Report{}, mapErr(fmt.Errorf("report %s/%d: %w", r.RoomID, r.Seq, err))
+	}
+	return r, nil
+}
