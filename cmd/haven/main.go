@@ -31,6 +31,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := run(ctx, os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
 		fmt.Fprintln(os.Stderr, "haven:", err)
 		os.Exit(1)
 	}
@@ -94,7 +97,7 @@ func run(ctx context.Context, args []string) error {
 	if cfg.AdminAddr != "" {
 		go func() { errc <- serveAdmin(cfg.AdminAddr) }()
 	}
-	log.Info("haven serving", "addr", ln.Addr().String(), "url", cfg.PublicURL, "node", cfg.NodeID)
+	log.Info("haven serving", "addr", ln.Addr().String(), "url", cfg.PublicURL)
 
 	select {
 	case err := <-errc:
