@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -249,7 +251,8 @@ func TestSlowClientDoesNotStallRoom(t *testing.T) {
 
 	slowAcc := c.member(0)
 	slow, _, err := websocket.Dial(ctxT(t, 5*time.Second), "ws"+strings.TrimPrefix(c.Nodes[0].URL, "http")+"/ws",
-		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + slowAcc.Token}}, Subprotocols: []string{"haven.v1"}})
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + slowAcc.Token}},
+			Subprotocols: []string{"haven.v1"}, HTTPClient: tinyBufferClient()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,11 +270,17 @@ func TestSlowClientDoesNotStallRoom(t *testing.T) {
 	joinRaw(1) // then never read again
 
 	text := strings.Repeat("x", 3900)
-	const n = 1500
+	// Send until the server gives up on the slow client (bounded in count and time).
+	drops := metricValue(t, c.Nodes[0].URL, "haven_queue_drops_total")
+	n := 0
 	deadline := time.Now().Add(60 * time.Second)
-	for i := 0; i < n && time.Now().Before(deadline); i++ {
-		if r := send(t, sender, room, text, "f"+strconv.Itoa(i)); r.Type() != "ok" {
-			t.Fatalf("send %d: %v", i, r)
+	for ; n < 3000 && time.Now().Before(deadline); n++ {
+		if r := send(t, sender, room, text, "f"+strconv.Itoa(n)); r.Type() != "ok" {
+			t.Fatalf("send %d: %v", n, r)
+		}
+		if n%25 == 24 && metricValue(t, c.Nodes[0].URL, "haven_queue_drops_total") > drops {
+			n++
+			break
 		}
 	}
 	got := collect(t, fast, n, 60*time.Second)
@@ -279,7 +288,7 @@ func TestSlowClientDoesNotStallRoom(t *testing.T) {
 
 	// The server gave up on the slow client: counted, and its socket closed. (A close frame
 	// cannot always get through a full TCP buffer, so the client may see only EOF.)
-	if got := metricValue(t, c.Nodes[0].URL, "haven_queue_drops_total"); got < 1 {
+	if got := metricValue(t, c.Nodes[0].URL, "haven_queue_drops_total"); got <= drops {
 		t.Fatalf("haven_queue_drops_total = %v, want >= 1", got)
 	}
 	rctx := ctxT(t, 30*time.Second)
@@ -313,4 +322,20 @@ func metricValue(t *testing.T, base, name string) float64 {
 		}
 	}
 	return 0
+}
+
+// tinyBufferClient dials with a 4 KiB receive buffer so a client that stops reading
+// backs up the server after a few messages rather than megabytes.
+func tinyBufferClient() *http.Client {
+	d := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 }
