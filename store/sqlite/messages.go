@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -41,71 +40,6 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// AppendMessage hands m to the appender, which commits it, possibly together with other
-// concurrent appends, in one transaction.
-func (s *Store) AppendMessage(ctx context.Context, m store.NewMessage) (store.Message, bool, error) {
-	ctx, cancel, err := s.begin(ctx)
-	if err != nil {
-		return store.Message{}, false, fmt.Errorf("append message room %s: %w", m.RoomID, err)
-	}
-	defer cancel()
-	msg, dup, err := s.appendSingle(ctx, m)
-	if err != nil {
-		return store.Message{}, false, mapErr(fmt.Errorf("append message room %s: %w", m.RoomID, err))
-	}
-	return msg, dup, nil
-}
-
-func (s *Store) appendSingle(ctx context.Context, m store.NewMessage) (store.Message, bool, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return store.Message{}, false, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	msg, dup, err := appendTx(ctx, tx, m)
-	if err != nil {
-		return store.Message{}, false, err
-	}
-	if err := tx.Commit(); err != nil {
-		return store.Message{}, false, fmt.Errorf("commit: %w", err)
-	}
-	return msg, dup, nil
-}
-
-// appendTx is one append inside a write transaction. The single writer connection (and
-// BEGIN IMMEDIATE) serialise it against every other write, so reading last_seq and the
-// duplicate check cannot race.
-func appendTx(ctx context.Context, tx querier, m store.NewMessage) (store.Message, bool, error) {
-	if m.ClientMsgID != "" {
-		prev, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+msgCols+msgFrom+
-			`WHERE m.room_id = ? AND m.author_id = ? AND m.client_msg_id = ?`, m.RoomID, m.AuthorID, m.ClientMsgID))
-		if err == nil {
-			return prev, true, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return store.Message{}, false, fmt.Errorf("find resend: %w", err)
-		}
-	}
-	msg := store.Message{ID: m.ID, RoomID: m.RoomID, ClientMsgID: m.ClientMsgID, Text: m.Text,
-		CreatedAt: orNow(m.CreatedAt).UTC().Truncate(time.Microsecond)}
-	msg.Author.ID = m.AuthorID
-	err := tx.QueryRowContext(ctx, `SELECT display_name, role, verified FROM users WHERE id = ?`, m.AuthorID).
-		Scan(&msg.Author.DisplayName, &msg.Author.Role, &msg.Author.Verified)
-	if err != nil {
-		return store.Message{}, false, fmt.Errorf("author %s: %w", m.AuthorID, err)
-	}
-	if err := tx.QueryRowContext(ctx, `UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`,
-		m.RoomID).Scan(&msg.Seq); err != nil {
-		return store.Message{}, false, fmt.Errorf("next seq: %w", err)
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO messages (room_id, seq, id, author_id, client_msg_id, text, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, m.RoomID, msg.Seq, m.ID, m.AuthorID, m.ClientMsgID, m.Text, fmtTime(msg.CreatedAt))
-	if err != nil {
-		return store.Message{}, false, fmt.Errorf("insert seq %d: %w", msg.Seq, err)
-	}
-	return msg, false, nil
 }
 
 func (s *Store) listMessages(ctx context.Context, what, query string, args ...any) ([]store.Message, error) {

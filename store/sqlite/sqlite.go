@@ -29,6 +29,9 @@ type Options struct {
 	QueryTimeout time.Duration
 	// MaxReaders caps the read pool. Default 4.
 	MaxReaders int
+	// NoGroupCommit commits every append in its own transaction instead of batching
+	// concurrent appends (see appender.go); for comparison and diagnosis.
+	NoGroupCommit bool
 }
 
 // Store is a store.Store on one SQLite file.
@@ -41,6 +44,7 @@ type Store struct {
 	w, r    *sql.DB
 	timeout time.Duration
 	closed  atomic.Bool
+	app     *appender // nil when group commit is off
 }
 
 // Open opens (creating if needed) the database file at path and applies pending migrations.
@@ -84,6 +88,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(opts.MaxReaders)
 	r.SetMaxIdleConns(opts.MaxReaders)
 	s := &Store{w: w, r: r, timeout: opts.QueryTimeout}
+	// One shard: there is one writer connection, so parallel batches would only queue.
+	if !opts.NoGroupCommit {
+		s.app = newAppender(1, maxBatch, s.commitBatch)
+	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -96,6 +104,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
+	}
+	if s.app != nil {
+		s.app.close() // answers every queued append before the pools go
 	}
 	return errors.Join(s.w.Close(), s.r.Close())
 }

@@ -13,9 +13,9 @@ import (
 	"github.com/havenhealth/haven/store/storetest"
 )
 
-func open(t testing.TB) *sqlite.Store {
+func open(t testing.TB, opts sqlite.Options) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "haven.db"), sqlite.Options{})
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "haven.db"), opts)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -24,7 +24,11 @@ func open(t testing.TB) *sqlite.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t, sqlite.Options{}) })
+}
+
+func TestConformanceNoGroupCommit(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t, sqlite.Options{NoGroupCommit: true}) })
 }
 
 func TestReopenKeepsData(t *testing.T) {
@@ -48,8 +52,8 @@ func TestReopenKeepsData(t *testing.T) {
 	}
 }
 
-func benchSetup(b *testing.B) (*sqlite.Store, string, string) {
-	s := open(b)
+func benchSetup(b *testing.B, opts sqlite.Options) (*sqlite.Store, string, string) {
+	s := open(b, opts)
 	ctx := context.Background()
 	if _, err := s.CreateUser(ctx, store.NewUser{ID: "u1", Email: "a@example.org", DisplayName: "a", PasswordHash: "h"}); err != nil {
 		b.Fatal(err)
@@ -61,8 +65,17 @@ func benchSetup(b *testing.B) (*sqlite.Store, string, string) {
 }
 
 func BenchmarkAppend(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		opts sqlite.Options
+	}{{"GroupCommit", sqlite.Options{}}, {"NoGroupCommit", sqlite.Options{NoGroupCommit: true}}} {
+		b.Run(mode.name, func(b *testing.B) { benchAppend(b, mode.opts) })
+	}
+}
+
+func benchAppend(b *testing.B, opts sqlite.Options) {
 	b.Run("Sequential", func(b *testing.B) {
-		s, room, user := benchSetup(b)
+		s, room, user := benchSetup(b, opts)
 		ctx := context.Background()
 		i := 0
 		for b.Loop() {
@@ -75,7 +88,7 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	})
 	b.Run("Parallel", func(b *testing.B) {
-		s, room, user := benchSetup(b)
+		s, room, user := benchSetup(b, opts)
 		ctx := context.Background()
 		var n atomic.Int64
 		b.SetParallelism(8)

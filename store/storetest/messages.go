@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -194,6 +195,61 @@ func testConcurrentRooms(t *testing.T, s store.Store) {
 				t.Fatalf("room %s: seq %d at %d", r.Slug, m.Seq, i)
 			}
 		}
+	}
+}
+
+// testConcurrentMixed interleaves appends that must fail (unknown room, unknown author,
+// reused message ID) with good ones, as a batching backend would commit them together: only
+// the bad ones fail, and the good ones still get seqs 1..n.
+func testConcurrentMixed(t *testing.T, s store.Store) {
+	const n = 40
+	r, u := mkRoom(t, s, "mixed"), mkUser(t, s, "zed")
+	taken := post(t, s, r, u, "first", "first")
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		seqs []int64
+	)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			m := store.NewMessage{ID: ids.New("m_"), RoomID: r.ID, AuthorID: u.ID, ClientMsgID: fmt.Sprintf("c%d", i), Text: "x"}
+			want := error(nil)
+			switch i % 4 {
+			case 1:
+				m.RoomID, want = "no-room", store.ErrNotFound
+			case 2:
+				m.AuthorID, want = "no-author", store.ErrNotFound
+			case 3:
+				m.ID, want = taken.ID, store.ErrConflict
+			}
+			got, _, err := s.AppendMessage(ctxT(t), m)
+			if want != nil {
+				if !errors.Is(err, want) {
+					t.Errorf("append %d: %v, want %v", i, err, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Errorf("good append %d: %v", i, err)
+				return
+			}
+			mu.Lock()
+			seqs = append(seqs, got.Seq)
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	for i, seq := range seqs {
+		if seq != int64(i+2) {
+			t.Fatalf("good seqs %v: want exactly 2..%d", seqs, n/4+1)
+		}
+	}
+	if room, _ := s.RoomBySlug(ctxT(t), r.Slug); room.LastSeq != int64(n/4+1) {
+		t.Fatalf("last_seq = %d, want %d", room.LastSeq, n/4+1)
 	}
 }
 

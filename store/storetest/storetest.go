@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Messages/ConcurrentAppendGapFree", testConcurrentAppend},
 		{"Messages/ConcurrentResend", testConcurrentResend},
 		{"Messages/ConcurrentRooms", testConcurrentRooms},
+		{"Messages/ConcurrentMixedFailures", testConcurrentMixed},
 		{"Messages/PagingAfter", testPagingAfter},
 		{"Messages/PagingBefore", testPagingBefore},
 		{"Messages/Delete", testDelete},
