@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -31,68 +30,6 @@ func scanMessage(sc scanner) (store.Message, error) {
 	}
 	m.CreatedAt, m.DeletedAt = m.CreatedAt.UTC(), fromNull(deleted)
 	return m, nil
-}
-
-// AppendMessage stores m at the room's next seq, in one transaction.
-func (s *Store) AppendMessage(ctx context.Context, m store.NewMessage) (store.Message, bool, error) {
-	ctx, cancel, err := s.begin(ctx)
-	if err != nil {
-		return store.Message{}, false, fmt.Errorf("append message room %s: %w", m.RoomID, err)
-	}
-	defer cancel()
-	msg, dup, err := s.appendSingle(ctx, m)
-	if err != nil {
-		return store.Message{}, false, mapErr(fmt.Errorf("append message room %s: %w", m.RoomID, err))
-	}
-	return msg, dup, nil
-}
-
-func (s *Store) appendSingle(ctx context.Context, m store.NewMessage) (store.Message, bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return store.Message{}, false, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	var last int64
-	if err := tx.QueryRowContext(ctx, `SELECT last_seq FROM rooms WHERE id = $1 FOR UPDATE`, m.RoomID).Scan(&last); err != nil {
-		return store.Message{}, false, fmt.Errorf("lock room: %w", err)
-	}
-	msg, dup, err := appendLocked(ctx, tx, m, last+1)
-	if err != nil || dup {
-		return msg, dup, err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE rooms SET last_seq = $1 WHERE id = $2`, msg.Seq, m.RoomID); err != nil {
-		return store.Message{}, false, fmt.Errorf("advance last_seq: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return store.Message{}, false, fmt.Errorf("commit: %w", err)
-	}
-	return msg, false, nil
-}
-
-// appendLocked inserts m at seq, or returns the earlier message with the same client id.
-// The caller holds the room row's lock (SELECT ... FOR UPDATE), so under READ COMMITTED the
-// duplicate check sees every message committed before it, and seq cannot be taken by
-// anyone else; the caller then records seq as the room's last_seq.
-func appendLocked(ctx context.Context, tx querier, m store.NewMessage, seq int64) (store.Message, bool, error) {
-	if m.ClientMsgID != "" {
-		prev, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+msgCols+msgFrom+
-			`WHERE m.room_id = $1 AND m.author_id = $2 AND m.client_msg_id = $3`, m.RoomID, m.AuthorID, m.ClientMsgID))
-		if err == nil {
-			return prev, true, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return store.Message{}, false, fmt.Errorf("find resend: %w", err)
-		}
-	}
-	msg, err := scanMessage(tx.QueryRowContext(ctx, `WITH m AS (
-			INSERT INTO messages (room_id, seq, id, author_id, client_msg_id, text, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *)
-		SELECT `+msgCols+cteFrom, m.RoomID, seq, m.ID, m.AuthorID, m.ClientMsgID, m.Text, ts(orNow(m.CreatedAt))))
-	if err != nil {
-		return store.Message{}, false, fmt.Errorf("insert seq %d: %w", seq, err)
-	}
-	return msg, false, nil
 }
 
 func (s *Store) listMessages(ctx context.Context, what, query string, args ...any) ([]store.Message, error) {

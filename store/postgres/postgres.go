@@ -28,6 +28,9 @@ type Options struct {
 	QueryTimeout time.Duration
 	// MaxConns caps the connection pool. Default 16.
 	MaxConns int
+	// NoGroupCommit commits every append in its own transaction instead of batching
+	// concurrent appends (see appender.go); for comparison and diagnosis.
+	NoGroupCommit bool
 }
 
 // Store is a store.Store on PostgreSQL.
@@ -38,6 +41,7 @@ type Store struct {
 	db      *sql.DB
 	timeout time.Duration
 	closed  atomic.Bool
+	app     *appender // nil when group commit is off
 }
 
 // Open connects to dsn and applies pending migrations.
@@ -63,6 +67,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err := migrations.Up(ctx, db, "postgres"); err != nil {
 		db.Close()
 		return nil, mapErr(fmt.Errorf("open postgres: %w", err))
+	}
+	if !opts.NoGroupCommit {
+		// A room always lands on the same shard, so its appends never wait on each other's
+		// row lock in this process; shards let busy rooms commit in parallel while leaving
+		// most connections to readers.
+		s.app = newAppender(min(max(opts.MaxConns/4, 1), 8), maxBatch, s.commitBatch)
 	}
 	return s, nil
 }
@@ -96,6 +106,9 @@ func openDB(dsn string) (*sql.DB, error) {
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
+	}
+	if s.app != nil {
+		s.app.close() // answers every queued append before the pool goes
 	}
 	return s.db.Close()
 }

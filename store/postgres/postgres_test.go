@@ -18,8 +18,12 @@ import (
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 func open(t testing.TB, dsn string) *postgres.Store {
+	return openWith(t, dsn, postgres.Options{MaxConns: 20})
+}
+
+func openWith(t testing.TB, dsn string, opts postgres.Options) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 20})
+	s, err := postgres.Open(context.Background(), dsn, opts)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -29,6 +33,12 @@ func open(t testing.TB, dsn string) *postgres.Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t, testenv.PostgresURL(t)) })
+}
+
+func TestConformanceNoGroupCommit(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openWith(t, testenv.PostgresURL(t), postgres.Options{MaxConns: 20, NoGroupCommit: true})
+	})
 }
 
 func TestMigrateIsIdempotent(t *testing.T) {
@@ -58,8 +68,15 @@ func TestServerRestart(t *testing.T) {
 	if _, err := s.CreateRoom(ctx, store.Room{ID: "r1", Slug: "t1d", Name: "T1D"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.CreateUser(ctx, store.NewUser{ID: "u1", Email: "a@example.org", DisplayName: "a", PasswordHash: "h"}); err != nil {
+		t.Fatal(err)
+	}
 	srv.Stop(t)
-	_, err := s.RoomBySlug(ctx, "t1d")
+	_, _, err := s.AppendMessage(ctx, store.NewMessage{ID: "m1", RoomID: "r1", AuthorID: "u1", Text: "x"})
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("append with the server down: %v, want ErrUnavailable", err)
+	}
+	_, err = s.RoomBySlug(ctx, "t1d")
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("read with the server down: %v, want ErrUnavailable", err)
 	}
@@ -78,6 +95,10 @@ func TestServerRestart(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	m, _, err := s.AppendMessage(ctx, store.NewMessage{ID: "m2", RoomID: "r1", AuthorID: "u1", Text: "x"})
+	if err != nil || m.Seq != 1 {
+		t.Fatalf("append after restart: seq %d, %v; want 1 (the failed append took no seq)", m.Seq, err)
+	}
 }
 
 func TestQueryTimeout(t *testing.T) {
@@ -91,8 +112,8 @@ func TestQueryTimeout(t *testing.T) {
 	}
 }
 
-func benchSetup(b *testing.B) *postgres.Store {
-	s := open(b, testenv.PostgresURL(b))
+func benchSetup(b *testing.B, opts postgres.Options) *postgres.Store {
+	s := openWith(b, testenv.PostgresURL(b), opts)
 	ctx := context.Background()
 	if _, err := s.CreateUser(ctx, store.NewUser{ID: "u1", Email: "a@example.org", DisplayName: "a", PasswordHash: "h"}); err != nil {
 		b.Fatal(err)
@@ -104,8 +125,17 @@ func benchSetup(b *testing.B) *postgres.Store {
 }
 
 func BenchmarkAppend(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		opts postgres.Options
+	}{{"GroupCommit", postgres.Options{MaxConns: 20}}, {"NoGroupCommit", postgres.Options{MaxConns: 20, NoGroupCommit: true}}} {
+		b.Run(mode.name, func(b *testing.B) { benchAppend(b, mode.opts) })
+	}
+}
+
+func benchAppend(b *testing.B, opts postgres.Options) {
 	b.Run("Sequential", func(b *testing.B) {
-		s := benchSetup(b)
+		s := benchSetup(b, opts)
 		ctx := context.Background()
 		i := 0
 		for b.Loop() {
@@ -118,7 +148,7 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	})
 	b.Run("Parallel", func(b *testing.B) {
-		s := benchSetup(b)
+		s := benchSetup(b, opts)
 		ctx := context.Background()
 		var n atomic.Int64
 		b.SetParallelism(8)

@@ -1,0 +1,131 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/havenhealth/haven/store"
+)
+
+// appender is group commit: concurrent AppendMessage calls queue here and a worker commits
+// everything queued so far in one transaction, so a burst pays for one commit instead of one
+// per message. There is no timer: a batch is whatever arrived while the previous one was
+// committing, so a lone append is not delayed.
+//
+// Appends to one room always go to the same shard (one worker each), which keeps a room's
+// batches in order; the same file exists in store/postgres.
+type appender struct {
+	mu     sync.RWMutex // guards closed against sends on closed shards
+	closed bool
+	shards []chan *appendReq
+	max    int
+	commit func(batch []*appendReq)
+	wg     sync.WaitGroup
+}
+
+// A request is queued, then either claimed by a worker (and then always answered) or
+// abandoned by a caller whose context ended first (and then never written).
+const (
+	reqQueued int32 = iota
+	reqClaimed
+	reqAbandoned
+)
+
+type appendReq struct {
+	m     store.NewMessage
+	state atomic.Int32
+	done  chan struct{}
+	// Set by commit before done is closed.
+	msg store.Message
+	dup bool
+	err error
+}
+
+var errAppenderClosed = fmt.Errorf("store closed: %w", store.ErrUnavailable)
+
+func newAppender(shards, maxBatch int, commit func(batch []*appendReq)) *appender {
+	a := &appender{max: maxBatch, commit: commit}
+	for range shards {
+		ch := make(chan *appendReq, maxBatch)
+		a.shards = append(a.shards, ch)
+		a.wg.Go(func() { a.run(ch) })
+	}
+	return a
+}
+
+func (a *appender) append(ctx context.Context, m store.NewMessage) (store.Message, bool, error) {
+	r := &appendReq{m: m, done: make(chan struct{})}
+	h := fnv.New32a()
+	h.Write([]byte(m.RoomID))
+	ch := a.shards[h.Sum32()%uint32(len(a.shards))]
+	a.mu.RLock()
+	if a.closed {
+		a.mu.RUnlock()
+		return store.Message{}, false, errAppenderClosed
+	}
+	select {
+	case ch <- r:
+		a.mu.RUnlock()
+	case <-ctx.Done():
+		a.mu.RUnlock()
+		return store.Message{}, false, ctx.Err()
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(reqQueued, reqAbandoned) {
+			return store.Message{}, false, ctx.Err()
+		}
+		// Already in a transaction: wait for its outcome rather than report a failure
+		// for a message that may be stored.
+		<-r.done
+	}
+	return r.msg, r.dup, r.err
+}
+
+func (a *appender) run(ch chan *appendReq) {
+	batch := make([]*appendReq, 0, a.max)
+	for r := range ch {
+		batch = append(batch[:0], r)
+	drain:
+		for len(batch) < a.max {
+			select {
+			case r, ok := <-ch:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		live := batch[:0]
+		for _, r := range batch {
+			if r.state.CompareAndSwap(reqQueued, reqClaimed) {
+				live = append(live, r)
+			}
+		}
+		if len(live) > 0 {
+			a.commit(live)
+		}
+		for _, r := range live {
+			close(r.done)
+		}
+	}
+}
+
+// close stops accepting appends and returns once every queued one has been answered.
+func (a *appender) close() {
+	a.mu.Lock()
+	if !a.closed {
+		a.closed = true
+		for _, ch := range a.shards {
+			close(ch)
+		}
+	}
+	a.mu.Unlock()
+	a.wg.Wait()
+}
