@@ -149,45 +149,67 @@ type Report struct {
 	CreatedAt  time.Time
 }
 
-// Store is the system of record. Every method honours ctx's deadline and returns an error
-// wrapping ErrUnavailable when the database cannot be reached.
+// Store is the system of record. Every method honours ctx's deadline (backends apply a
+// default timeout when ctx has none) and returns an error wrapping ErrUnavailable when the
+// database cannot be reached, the deadline passes, or the store is closed. A write naming a
+// room or user that does not exist fails with ErrNotFound. Times come back in UTC, truncated
+// to microseconds; a zero CreatedAt (or at) on a write means now.
 type Store interface {
 	// Users and sessions.
-	CreateUser(ctx context.Context, u NewUser) (User, error) // ErrConflict on email or display name
+	// CreateUser stores the email lower-cased; ErrConflict on a taken email or a display name
+	// equal case-insensitively to a taken one. An empty Role means RoleMember.
+	CreateUser(ctx context.Context, u NewUser) (User, error)
 	UserByID(ctx context.Context, id string) (User, error)
 	// UserByEmail returns the user and their password hash.
 	UserByEmail(ctx context.Context, email string) (User, string, error)
 	SetUserRole(ctx context.Context, id, role string, verified bool) (User, error)
 	CountUsersWithRole(ctx context.Context, role string) (int, error)
 	CreateSession(ctx context.Context, s Session) error
-	// SessionUser resolves a live (unexpired, unrevoked) session by token hash.
+	// SessionUser resolves a live session by token hash: ErrNotFound when unknown, revoked,
+	// or expired (ExpiresAt <= now).
 	SessionUser(ctx context.Context, tokenHash []byte, now time.Time) (Session, User, error)
+	// RevokeSession is idempotent (the first revocation time is kept); ErrNotFound if unknown.
 	RevokeSession(ctx context.Context, sessionID string) error
 
 	// Rooms.
-	CreateRoom(ctx context.Context, r Room) (Room, error) // ErrConflict on slug
+	// CreateRoom ignores r.GuidelinesVersion and r.LastSeq (a room starts at version 1, seq 0)
+	// and defaults Kind to "chat" and Visibility to "public". ErrConflict on slug.
+	CreateRoom(ctx context.Context, r Room) (Room, error)
+	// UpdateRoom bumps GuidelinesVersion only when the guidelines text actually changes.
 	UpdateRoom(ctx context.Context, slug string, p RoomPatch) (Room, error)
 	RoomBySlug(ctx context.Context, slug string) (Room, error)
-	ListRooms(ctx context.Context) ([]Room, error)
+	ListRooms(ctx context.Context) ([]Room, error) // ordered by slug
 
 	// Membership.
 	Membership(ctx context.Context, roomID, userID string) (Membership, error) // ErrNotFound if none
+	// AcceptGuidelines records version and at, creating the membership with RoomRoleMember if
+	// there is none; an existing role, mute and ban are kept.
 	AcceptGuidelines(ctx context.Context, roomID, userID string, version int, at time.Time) (Membership, error)
+	// SetRoomRole sets the role, creating the membership (AcceptedVersion 0) if there is none.
 	SetRoomRole(ctx context.Context, roomID, userID, role string, at time.Time) (Membership, error)
 
 	// Messages. AppendMessage assigns the room's next seq in the same transaction as the
-	// insert. A repeated (room, author, client_msg_id) returns the first message with
-	// duplicate=true and stores nothing.
+	// insert; a room's seqs are gap-free and strictly increasing however many appends run at
+	// once, and a failed append takes no seq. A repeated non-empty (room, author,
+	// client_msg_id) returns the first message with duplicate=true and stores nothing; an
+	// empty client_msg_id is never deduplicated. Backends may commit concurrent appends
+	// together (group commit); each caller still gets its own result. ErrConflict on a
+	// reused message ID.
 	AppendMessage(ctx context.Context, m NewMessage) (msg Message, duplicate bool, err error)
-	// MessagesAfter returns up to limit messages with seq > since, oldest first.
+	// MessagesAfter returns up to limit messages with seq > since, oldest first. Deleted
+	// messages are included with their text; limit <= 0 returns none.
 	MessagesAfter(ctx context.Context, roomID string, since int64, limit int) ([]Message, error)
 	// MessagesBefore returns up to limit messages with seq < before, oldest first
-	// (the newest such messages).
+	// (the newest such messages). before <= 0 means the room's newest messages.
 	MessagesBefore(ctx context.Context, roomID string, before int64, limit int) ([]Message, error)
 	MessageBySeq(ctx context.Context, roomID string, seq int64) (Message, error)
+	// DeleteMessage sets DeletedAt and DeletedBy and keeps the text. Deleting again keeps the
+	// first deletion's time and actor.
 	DeleteMessage(ctx context.Context, roomID string, seq int64, by string, at time.Time) (Message, error)
 
 	// Reports.
+	// CreateReport snapshots the stored text when r.Snapshot is empty; ErrNotFound if the
+	// message does not exist, ErrConflict on a reused report ID.
 	CreateReport(ctx context.Context, r Report) (Report, error)
 
 	Ping(ctx context.Context) error
