@@ -1,0 +1,6 @@
+//go:build !unix
+
+package load
+
+// raiseFileLimit is a no-op where there is no RLIMIT_NOFILE.
+func raiseFileLimit() (uint64, error) { return 0, nil }
