@@ -58,7 +58,9 @@ export function renderAdmin(container, { rooms, onChanged }) {
       slugTouched = false;
       await onChanged();
     } catch (err) {
-      formError(create, explainError(err));
+      formError(create, err.code === "conflict"
+        ? `A room with the address “${body.slug}” already exists. Please choose another address.`
+        : explainError(err));
     } finally {
       submit.disabled = false;
     }
@@ -75,16 +77,21 @@ export function renderAdmin(container, { rooms, onChanged }) {
   document.title = "Manage rooms — Haven";
 }
 
+function versionHelp(r) {
+  return `Version ${r.guidelines_version ?? "—"}. Saving new guidelines asks members to accept them again.`;
+}
+
 function renderEditor(r, onChanged) {
   const id = (s) => `edit-${r.slug}-${s}`;
   const name = h("input", { id: id("name"), name: "name", type: "text", value: r.name || "", required: true });
   const guidelines = h("textarea", { id: id("guidelines"), name: "guidelines", rows: "6" });
   guidelines.value = r.guidelines || "";
   const save = h("button", { type: "submit", class: "btn btn-primary" }, "Save changes");
+  const summaryName = h("span", { class: "admin-room-name" }, r.name || r.slug);
   const ok = h("p", { class: "form-ok", role: "status", hidden: true });
   const form = h("form", { class: "form", dataset: { slug: r.slug }, novalidate: true },
     field("Name", name),
-    field("Guidelines", guidelines, `Version ${r.guidelines_version ?? "—"}. Saving new guidelines asks members to accept them again.`),
+    field("Guidelines", guidelines, versionHelp(r)),
     h("p", { class: "form-error", role: "alert", hidden: true }),
     ok, save);
   form.addEventListener("submit", async (ev) => {
@@ -100,6 +107,8 @@ function renderEditor(r, onChanged) {
     try {
       const res = await api.updateRoom(r.slug, body);
       Object.assign(r, res?.room || body);
+      form.querySelector(`#${CSS.escape(id("guidelines"))} + .help`).textContent = versionHelp(r);
+      summaryName.textContent = r.name || r.slug;
       ok.textContent = "Saved.";
       ok.hidden = false;
       await onChanged({ keepAdmin: true });
@@ -110,6 +119,6 @@ function renderEditor(r, onChanged) {
     }
   });
   return h("details", { class: "admin-room", dataset: { slug: r.slug } },
-    h("summary", {}, r.name || r.slug, " ", h("span", { class: "muted" }, `· ${r.slug} · ${kindLabel(r.kind)} · ${r.visibility || ""}`)),
+    h("summary", {}, summaryName, " ", h("span", { class: "muted" }, `· ${r.slug} · ${kindLabel(r.kind)} · ${r.visibility || ""}`)),
     form);
 }

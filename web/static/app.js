@@ -8,7 +8,7 @@ import { api } from "./api.js";
 import { HavenSocket } from "./socket.js";
 import { RoomView, kindLabel, sponsorName } from "./room.js";
 import { renderAdmin } from "./admin.js";
-import { h, $, formError, notify, clearNotices, explainError } from "./ui.js";
+import { h, $, formError, notify, clearNotices, explainError, sentence } from "./ui.js";
 
 const state = {
   me: null,
@@ -90,7 +90,7 @@ async function submitting(form, fn) {
   try {
     await fn();
   } catch (err) {
-    formError(form, err.message && err.code !== "network" && err.code !== "internal" ? err.message : explainError(err));
+    formError(form, err.message && !["network", "internal", "unavailable"].includes(err.code) ? sentence(err.message) : explainError(err));
   } finally {
     btn.disabled = false;
   }

@@ -56,7 +56,7 @@ export class RoomView {
     e.sponsor = h("p", { class: "room-sub room-sponsor", hidden: true });
     e.flags = h("div", { class: "room-flags" });
     e.presence = h("span", { id: "presence-count", class: "presence", "aria-live": "off" }, "…");
-    e.guidelinesBtn = h("button", { type: "button", class: "btn btn-quiet btn-small", onclick: () => this.ctx.showGuidelines(this.room) }, "Guidelines");
+    e.guidelinesBtn = h("button", { type: "button", class: "btn btn-quiet btn-small room-guidelines", onclick: () => this.ctx.showGuidelines(this.room) }, "Guidelines");
     const back = h("button", { type: "button", class: "btn btn-quiet btn-small room-back", "aria-label": "Back to rooms", onclick: () => this.ctx.onBack() }, "← Rooms");
     const header = h("header", { class: "room-header" },
       back,
@@ -446,6 +446,15 @@ export class RoomView {
           this.setPendingState(entry, "queued", "Rejoining…");
           if (!entry.rejoined) { entry.rejoined = true; this.join(); return; }
           break;
+        case "guidelines_required":
+          // The guidelines changed while we were in the room: join again, which shows the
+          // new guidelines; once accepted, the re-join re-sends the queued messages.
+          if (entry.guidelinesRetry) break;
+          entry.guidelinesRetry = true;
+          this.setPendingState(entry, "queued", "Waiting for you to accept the new guidelines…");
+          this.joined = false;
+          this.join();
+          return;
       }
       this.setPendingState(entry, "failed", "Not sent");
       this.status(explainError(err), "error");

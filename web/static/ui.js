@@ -102,6 +102,14 @@ export function avatarClass(id) {
   return `av-${x % 8}`;
 }
 
+/** A server message as a sentence: capital first letter, closing full stop. */
+export function sentence(msg) {
+  const s = String(msg ?? "").trim();
+  if (!s) return "";
+  const t = s[0].toUpperCase() + s.slice(1);
+  return /[.!?…]$/.test(t) ? t : t + ".";
+}
+
 /** Plain-language text for a protocol error (an error reply or an API error). */
 export function explainError(err) {
   const code = err?.code;
@@ -116,13 +124,14 @@ export function explainError(err) {
     case "unavailable": return "Haven is having trouble saving messages — your message was not sent, try again.";
     case "not_member": return "You are not a member of this room. Open it again from the room list to join.";
     case "forbidden": return "You don't have permission to do that.";
-    case "not_found": return err.message || "That could not be found.";
+    case "not_found": return sentence(err.message) || "That could not be found.";
+    case "conflict": return sentence(err.message) || "That already exists.";
     case "unauthorized": return "Your session has ended. Please log in again.";
     case "guidelines_required": return "Please accept the room guidelines to join.";
     case "timeout": return "Haven did not answer in time. Please try again.";
     case "disconnected": return "You're offline right now. We'll retry when the connection is back.";
     case "network": return "Can't reach Haven. Please check your connection and try again.";
     case "internal": return "Something went wrong on our side. Please try again.";
-    default: return err?.message || "Something went wrong. Please try again.";
+    default: return sentence(err?.message) || "Something went wrong. Please try again.";
   }
 }
