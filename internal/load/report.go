@@ -22,6 +22,7 @@ type Result struct {
 	Steps        []Step       `json:"steps,omitempty"`
 	Delivery     *Delivery    `json:"delivery,omitempty"`
 	JoinStorm    *JoinStorm   `json:"join_storm,omitempty"`
+	CPU          *CPU         `json:"cpu,omitempty"` // during the measured phase
 	Disconnects  int          `json:"disconnects"`
 	ErrorCount   int          `json:"error_count"`
 	Errors       []ErrorCount `json:"errors"`
@@ -172,6 +173,13 @@ func (res *Result) writeTable(w io.Writer) {
 		fmt.Fprintln(tw)
 		fmt.Fprintf(tw, "deliveries\t%d of %d expected, %d lost, %d duplicate or out of order\n", d.Received, d.Expected, d.Lost, d.Duplicates)
 		fmt.Fprintf(tw, "drain\t%.2fs (latency p50/p90/p99/max ms of late deliveries: %s)\n", d.DrainSeconds, lat(d.DrainLatency))
+	}
+	if c := res.CPU; c != nil {
+		fmt.Fprintf(tw, "cpu (measured phase)\t%.1fs wall: load tool %.1f cpu-s", c.WallSeconds, c.ClientSeconds)
+		if c.ServerSeconds > 0 {
+			fmt.Fprintf(tw, ", server %.1f cpu-s", c.ServerSeconds)
+		}
+		fmt.Fprintln(tw)
 	}
 	fmt.Fprintf(tw, "disconnects\t%d\n", res.Disconnects)
 	fmt.Fprintf(tw, "errors\t%d\n", res.ErrorCount)

@@ -181,6 +181,7 @@ func (r *runner) chat(ctx context.Context) error {
 		return fmt.Errorf("no member could connect")
 	}
 
+	mark := r.markCPU()
 	var steps []*stepStats
 	for k, rate := range o.Rates {
 		st := &stepStats{rate: rate, rejectedBy: map[string]int{}}
@@ -226,6 +227,7 @@ func (r *runner) chat(ctx context.Context) error {
 		}
 	}
 	drainSecs := time.Since(drainStart).Seconds()
+	r.res.CPU = r.cpuSince(mark)
 	r.res.Disconnects = r.countDisconnects(ms)
 	if n := cr.outstanding(steps); n > 0 {
 		r.errorN("sends without a reply by the end of the drain", int(n))

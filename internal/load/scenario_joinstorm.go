@@ -12,9 +12,11 @@ func (r *runner) joinStorm(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	mark := r.markCPU()
 	start := time.Now()
 	ms := r.connectAll(ctx, toks, func(int) string { return r.o.Room }, r.o.Concurrency, nil, nil)
 	total := time.Since(start)
+	r.res.CPU = r.cpuSince(mark)
 	r.recordSetup(ms, start)
 	defer closeAll(conns(ms))
 	js := &JoinStorm{TotalSeconds: round2(total.Seconds()), Joined: r.res.Setup.Connected,
