@@ -212,6 +212,18 @@ type Store interface {
 	// message does not exist, ErrConflict on a reused report ID.
 	CreateReport(ctx context.Context, r Report) (Report, error)
 
+	// Moderation and the audit log.
+	// ApplyModeration applies ch's state change and appends its audit entry in one
+	// transaction, and returns the entry as stored (ID, PrevHash, Hash set; At defaults to
+	// now). Appends are serialised deployment-wide, so the chain stays linear. ErrNotFound,
+	// with nothing stored, if the room, the target or the message to delete does not exist.
+	ApplyModeration(ctx context.Context, ch ModerationChange) (AuditEntry, error)
+	// AuditLog returns up to limit entries with ID < beforeID (beforeID <= 0: the newest),
+	// newest first; roomID "" means every room.
+	AuditLog(ctx context.Context, roomID string, beforeID int64, limit int) ([]AuditEntry, error)
+	// AuditChain returns up to limit entries with ID > afterID, oldest first, for VerifyChain.
+	AuditChain(ctx context.Context, afterID int64, limit int) ([]AuditEntry, error)
+
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			tc.fn(t, fresh(t))
 		})
 	}
+	runModeration(t, fresh)
 }
 
 func ctxT(t *testing.T) context.Context {
