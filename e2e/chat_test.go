@@ -205,6 +205,26 @@ func runChatSuite(t *testing.T, s setup) {
 		if r.Type() != "ok" {
 			t.Fatalf("accepting: %v", r)
 		}
+		// New guidelines while a member is in the room: the next post needs them accepted.
+		body := []byte(`{"guidelines":"Be kind. No medical advice."}`)
+		if status, err := wsclient.DoJSON(ctxT(t, 5*time.Second), "PATCH", c.Nodes[0].URL+"/api/rooms/"+room, c.adminToken(), body, nil); err != nil || status != 200 {
+			t.Fatalf("edit guidelines: %d %v", status, err)
+		}
+		var r2 wsclient.Msg
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) { // the change reaches every node through the broker
+			if r2 = send(t, a, room, "still ok?", fmt.Sprintf("g%d", time.Now().UnixNano())); r2.Code() == "guidelines_required" {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if r2.Code() != "guidelines_required" || r2.Int("guidelines_version") != 2 {
+			t.Fatalf("post after the guidelines changed: %v", r2)
+		}
+		join(t, a, room, nil)
+		if r := send(t, a, room, "accepted", "g-after"); r.Type() != "ok" {
+			t.Fatalf("post after accepting: %v", r)
+		}
 	})
 
 	t.Run("delete own message and report", func(t *testing.T) {

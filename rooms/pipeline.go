@@ -47,6 +47,17 @@ func standardSteps() []Step {
 			}
 			return Allow, nil
 		}},
+		StepFunc{"guidelines", func(d *Draft) (Verdict, *protocol.Error) {
+			// Guidelines may change while members are in the room; the new version must be
+			// accepted before the next post (the client re-joins with accept_guidelines).
+			info := d.Member.Room.Info()
+			if d.Member.Membership().AcceptedVersion != info.GuidelinesVersion {
+				return Reject, protocol.Errorf(protocol.CodeGuidelinesRequired,
+					"the room's guidelines changed; accept them to keep posting").
+					With("guidelines", info.Guidelines).With("guidelines_version", info.GuidelinesVersion)
+			}
+			return Allow, nil
+		}},
 		StepFunc{"lock", func(d *Draft) (Verdict, *protocol.Error) {
 			if d.Member.Room.Info().Locked && !d.Member.IsStaff() {
 				return Reject, protocol.Errorf(protocol.CodeRoomLocked, "this room is read-only for now")
