@@ -16,7 +16,8 @@ import (
 // committing, so a lone append is not delayed.
 //
 // Appends to one room always go to the same shard (one worker each), which keeps a room's
-// batches in order; the same file exists in store/postgres.
+// batches in order. store/postgres has an identical copy (kept in step by hand: the store
+// tree has no shared internal package yet).
 type appender struct {
 	mu     sync.RWMutex // guards closed against sends on closed shards
 	closed bool
