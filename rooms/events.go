@@ -16,7 +16,7 @@ const (
 	KindRevoke     = "revoke"    // control: Session was revoked; close its connections
 	KindRemove     = "remove"    // control: User is out of Room (Data: protocol.Removed)
 	KindMember     = "member"    // control: User's standing in Room changed; reload it
-	KindUserUpdate = "user"      // control: User's global role changed
+	KindToUser     = "to_user"   // Data: a client event for User's connections in Room only
 )
 
 // Event is what travels on the broker. Data holds the client-facing event, encoded once by

@@ -2,6 +2,7 @@ package rooms
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -154,4 +155,35 @@ func (s *Service) ReloadMember(ctx context.Context, slug, userID string) error {
 	m.ms = ms
 	m.mu.Unlock()
 	return nil
+}
+
+// MemberState is the part of a membership that moderation changes, carried in control
+// events so every node applies it without a store round trip.
+type MemberState struct {
+	MutedUntil time.Time `json:"muted_until"`
+	Banned     bool      `json:"banned"`
+	Role       string    `json:"role,omitempty"`
+}
+
+// applyMemberState updates a connected member from a control event.
+func (s *Service) applyMemberState(slug, userID string, data []byte) bool {
+	var st MemberState
+	if len(data) == 0 || json.Unmarshal(data, &st) != nil {
+		return false
+	}
+	s.mu.Lock()
+	room := s.rooms[slug]
+	s.mu.Unlock()
+	if room == nil {
+		return true
+	}
+	room.mu.RLock()
+	m := room.members[userID]
+	room.mu.RUnlock()
+	if m != nil {
+		m.mu.Lock()
+		m.ms.MutedUntil, m.ms.Banned = st.MutedUntil, st.Banned
+		m.mu.Unlock()
+	}
+	return true
 }

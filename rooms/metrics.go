@@ -20,3 +20,8 @@ func observeStore(op string, start time.Time, err error) {
 	}
 	storeSeconds.WithLabelValues(op, result).Observe(time.Since(start).Seconds())
 }
+
+var metricModeration = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "haven_moderation_actions_total",
+	Help: "Moderation actions applied, by action.",
+}, []string{"action"})

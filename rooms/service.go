@@ -188,6 +188,9 @@ func (s *Service) HandleControl(ctx context.Context, e Event) {
 			s.cfg.Logger.Warn("reload room after control event", "room", e.Room, "err", err)
 		}
 	case KindMember:
+		if s.applyMemberState(e.Room, e.User, e.Data) {
+			return // the event carried the new state: no store round trip
+		}
 		if err := s.ReloadMember(ctx, e.Room, e.User); err != nil {
 			s.cfg.Logger.Warn("reload member after control event", "room", e.Room, "user", e.User, "err", err)
 		}
