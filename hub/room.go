@@ -77,6 +77,7 @@ type localRoom struct {
 	pending map[int64][]byte // seq → frame, held back until the gap before it fills
 	timer   *time.Timer      // gap timer, while pending is non-empty
 	filling bool             // a gap fill is reading the store
+	again   bool             // a recovery was asked for during a fill: read once more after it
 	dead    bool             // removed from the index; a joiner must make a new one
 }
 
@@ -287,6 +288,9 @@ func (lr *localRoom) flushPendingLocked() {
 // an outage) and delivers it in order.
 func (lr *localRoom) fillGap() {
 	lr.mu.Lock()
+	if lr.filling {
+		lr.again = true // what the running fill already read may predate the request
+	}
 	if lr.dead || lr.filling || !lr.started {
 		lr.mu.Unlock()
 		return
@@ -329,7 +333,8 @@ func (lr *localRoom) fillGap() {
 		}
 		progressed := lr.next-1 > from
 		from = lr.next - 1
-		more := len(msgs) == page && !lr.dead
+		more := (len(msgs) == page || lr.again) && !lr.dead
+		lr.again = false
 		if !more {
 			lr.filling = false
 			if !progressed {

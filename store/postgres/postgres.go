@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5/stdlib"
 	"io"
 	"net"
 	"strings"
@@ -35,8 +36,8 @@ type Options struct {
 
 // Store is a store.Store on PostgreSQL.
 //
-// The pool is database/sql over a small pgx adapter (driver.go) rather than pgxpool, which
-// does not build with the modules go.mod pins.
+// Queries go through database/sql with pgx's stdlib driver: the same *sql.DB serves goose's
+// migrations and the store, and database/sql's pool bounds connections (Options.MaxConns).
 type Store struct {
 	db      *sql.DB
 	timeout time.Duration
@@ -99,7 +100,7 @@ func openDB(dsn string) (*sql.DB, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 5 * time.Second
 	}
-	return sql.OpenDB(connector{cfg}), nil
+	return stdlib.OpenDB(*cfg), nil
 }
 
 // Close closes the pool. Calls made afterwards fail with store.ErrUnavailable.
