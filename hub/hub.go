@@ -224,6 +224,12 @@ func (h *Hub) HandleMessage(channel string, payload []byte) {
 		if lr := h.ix.get(e.Room); lr != nil {
 			lr.onEphemeral(e.Data)
 		}
+	case rooms.KindToUser:
+		if lr := h.ix.get(e.Room); lr != nil {
+			lr.toUser(e.User, e.Data)
+		}
+	case rooms.KindRemove:
+		h.removeUser(e.Room, e.User, e.Data)
 	case rooms.KindRevoke:
 		for _, c := range h.snapshot(e.Session) {
 			go c.close(websocket.StatusPolicyViolation, "session revoked")
@@ -245,8 +251,14 @@ func (h *Hub) HandleReconnect() {
 			}
 		}
 		for _, lr := range h.ix.all() {
+			for _, uid := range lr.userIDs() {
+				if err := h.rooms.ReloadMember(ctx, lr.slug, uid); err != nil {
+					h.log.Warn("reload member after broker reconnect", "room", lr.slug, "err", err)
+				}
+			}
 			lr.recover()
 		}
+		h.removeBanned()
 	}()
 }
 

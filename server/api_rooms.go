@@ -1,7 +1,10 @@
 package server
 
 import (
+	"encoding/hex"
+	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"github.com/havenhealth/haven/internal/httpx"
 	"github.com/havenhealth/haven/protocol"
@@ -14,6 +17,7 @@ func (s *Server) roomRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/rooms", s.accounts.RequireUser(s.createRoom))
 	mux.HandleFunc("PATCH /api/rooms/{slug}", s.accounts.RequireUser(s.updateRoom))
 	mux.HandleFunc("PUT /api/rooms/{slug}/roles/{user_id}", s.accounts.RequireUser(s.setRoomRole))
+	mux.HandleFunc("GET /api/rooms/{slug}/audit", s.accounts.RequireUser(s.roomAudit))
 }
 
 func (s *Server) listRooms(w http.ResponseWriter, r *http.Request, _ store.Session, u store.User) {
@@ -88,4 +92,30 @@ func (s *Server) setRoomRole(w http.ResponseWriter, r *http.Request, _ store.Ses
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"room": r.PathValue("slug"), "user_id": m.UserID, "role": m.Role})
+}
+
+// roomAudit serves a room's audit log, newest first, with the chain hashes so a reader can
+// check them (GET /api/rooms/{slug}/audit?before=ID&limit=N). There is no API to change it.
+func (s *Server) roomAudit(w http.ResponseWriter, r *http.Request, _ store.Session, u store.User) {
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	entries, err := s.rooms.Audit(r.Context(), u, r.PathValue("slug"), before, limit)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	out := make([]map[string]any, len(entries))
+	for i, e := range entries {
+		m := map[string]any{"id": e.ID, "actor": e.ActorID, "target": e.TargetID, "action": e.Action,
+			"reason": e.Reason, "detail": json.RawMessage(e.Detail), "at": protocol.TS(e.At),
+			"prev_hash": hex.EncodeToString(e.PrevHash), "hash": hex.EncodeToString(e.Hash)}
+		if !e.ExpiresAt.IsZero() {
+			m["expires_at"] = protocol.TS(e.ExpiresAt)
+		}
+		if e.Detail == "" {
+			m["detail"] = json.RawMessage("{}")
+		}
+		out[i] = m
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"entries": out})
 }
