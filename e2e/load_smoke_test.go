@@ -65,7 +65,7 @@ func TestLoadSmoke(t *testing.T) {
 		if acked == 0 {
 			t.Fatal("nothing was sent")
 		}
-		if d.Lost != 0 || d.Duplicates != 0 || d.Received != d.Expected {
+		if d.Lost != 0 || d.Undelivered != 0 || d.Duplicates != 0 || d.Received != d.Expected {
 			t.Fatalf("deliveries: %+v", *d)
 		}
 	}

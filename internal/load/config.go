@@ -42,6 +42,7 @@ type options struct {
 	AdminPass   string
 	AdminToken  string
 	Drain       time.Duration
+	Settle      time.Duration
 	Password    string
 	Quiet       bool
 }
@@ -73,6 +74,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.AdminPass, "admin-password", "", "password of -admin-email")
 	fs.StringVar(&o.AdminToken, "admin-token", "", "admin bearer token (instead of -admin-email/-admin-password)")
 	fs.DurationVar(&o.Drain, "drain", 5*time.Second, "how long to wait after the last send for deliveries to arrive")
+	fs.DurationVar(&o.Settle, "settle", 2*time.Second, "pause between joining and the first step, so the presence events of the joins do not count against it")
 	fs.StringVar(&o.Password, "password", "load-test-password", "password of signed-up members")
 	fs.BoolVar(&o.Quiet, "quiet", false, "no progress line")
 	if err := fs.Parse(args); err != nil {
@@ -115,8 +117,8 @@ func (o *options) validate(rate string) error {
 	if o.SenderRate <= 0 {
 		return fmt.Errorf("-sender-rate must be positive")
 	}
-	if o.Drain < 0 || o.Drain > time.Minute {
-		return fmt.Errorf("-drain must be 0 to 1m")
+	if o.Drain < 0 || o.Drain > time.Minute || o.Settle < 0 || o.Settle > time.Minute {
+		return fmt.Errorf("-drain and -settle must be 0 to 1m")
 	}
 	if o.Concurrency < 0 || o.SignupConc < 1 {
 		return fmt.Errorf("-concurrency must be 0 or more and -signup-concurrency 1 or more")

@@ -66,8 +66,9 @@ type Step struct {
 type Delivery struct {
 	Expected     int64   `json:"expected"`
 	Received     int64   `json:"received"`
-	Lost         int64   `json:"lost"`
-	Duplicates   int64   `json:"duplicates"` // includes out of order
+	Lost         int64   `json:"lost"`        // seqs a member's stream skipped
+	Undelivered  int64   `json:"undelivered"` // acknowledged but not received by the end of the drain
+	Duplicates   int64   `json:"duplicates"`  // includes out of order
 	DrainSeconds float64 `json:"drain_seconds"`
 	DrainLatency Latency `json:"drain_latency"` // deliveries after the last step ended
 }
@@ -103,8 +104,8 @@ func (res *Result) verdict() error {
 	if res.Disconnects > 0 {
 		bad = append(bad, fmt.Sprintf("%d disconnects", res.Disconnects))
 	}
-	if d := res.Delivery; d != nil && (d.Lost > 0 || d.Duplicates > 0) {
-		bad = append(bad, fmt.Sprintf("%d lost and %d duplicate deliveries", d.Lost, d.Duplicates))
+	if d := res.Delivery; d != nil && (d.Lost > 0 || d.Undelivered > 0 || d.Duplicates > 0) {
+		bad = append(bad, fmt.Sprintf("%d lost, %d undelivered and %d duplicate deliveries", d.Lost, d.Undelivered, d.Duplicates))
 	}
 	if len(bad) == 0 {
 		return nil
@@ -171,7 +172,8 @@ func (res *Result) writeTable(w io.Writer) {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if d := res.Delivery; d != nil {
 		fmt.Fprintln(tw)
-		fmt.Fprintf(tw, "deliveries\t%d of %d expected, %d lost, %d duplicate or out of order\n", d.Received, d.Expected, d.Lost, d.Duplicates)
+		fmt.Fprintf(tw, "deliveries\t%d of %d expected, %d lost (skipped), %d undelivered by the end of the drain, %d duplicate or out of order\n",
+			d.Received, d.Expected, d.Lost, d.Undelivered, d.Duplicates)
 		fmt.Fprintf(tw, "drain\t%.2fs (latency p50/p90/p99/max ms of late deliveries: %s)\n", d.DrainSeconds, lat(d.DrainLatency))
 	}
 	if c := res.CPU; c != nil {

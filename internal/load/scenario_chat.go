@@ -96,7 +96,9 @@ func (cr *chatRun) send(ctx context.Context, m *member, rs *roomState) {
 		switch {
 		case rep.Err != nil:
 			st.failed.Add(1)
-			cr.r.error(fmt.Errorf("send: %w", rep.Err))
+			if !m.c.closing.Load() { // our own close at the end is not the server's doing
+				cr.r.error(fmt.Errorf("send: %w", rep.Err))
+			}
 		case rep.OK:
 			rs.acked.Add(1)
 			maxInt64(&rs.maxSeq, rep.Seq)
@@ -181,6 +183,10 @@ func (r *runner) chat(ctx context.Context) error {
 		return fmt.Errorf("no member could connect")
 	}
 
+	r.setPhase(func() string { return fmt.Sprintf("settling after %d joins", r.res.Setup.Connected) })
+	if err := sleepCtx(ctx, o.Settle); err != nil {
+		return err
+	}
 	mark := r.markCPU()
 	var steps []*stepStats
 	for k, rate := range o.Rates {
@@ -255,7 +261,7 @@ func (r *runner) chat(ctx context.Context) error {
 		d.Duplicates += tr.dups.Load()
 		d.Lost += tr.gaps.Load()
 		if tail := tr.rs.maxSeq.Load() - (tr.next.Load() - 1); tail > 0 {
-			d.Lost += tail
+			d.Undelivered += tail
 		}
 	}
 	r.res.Delivery = d
