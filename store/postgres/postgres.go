@@ -19,6 +19,7 @@ import (
 
 	"github.com/havenhealth/haven/migrations"
 	"github.com/havenhealth/haven/store"
+	"github.com/havenhealth/haven/store/internal/groupcommit"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -42,7 +43,7 @@ type Store struct {
 	db      *sql.DB
 	timeout time.Duration
 	closed  atomic.Bool
-	app     *appender // nil when group commit is off
+	app     *groupcommit.Appender // nil when group commit is off
 }
 
 // Open connects to dsn and applies pending migrations.
@@ -73,7 +74,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		// A room always lands on the same shard, so its appends never wait on each other's
 		// row lock in this process; shards let busy rooms commit in parallel while leaving
 		// most connections to readers.
-		s.app = newAppender(min(max(opts.MaxConns/4, 1), 8), maxBatch, s.commitBatch)
+		s.app = groupcommit.New(min(max(opts.MaxConns/4, 1), 8), maxBatch, s.commitBatch)
 	}
 	return s, nil
 }
@@ -109,7 +110,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	if s.app != nil {
-		s.app.close() // answers every queued append before the pool goes
+		s.app.Close() // answers every queued append before the pool goes
 	}
 	return s.db.Close()
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/havenhealth/haven/store"
+	"github.com/havenhealth/haven/store/internal/groupcommit"
 )
 
 // maxBatch caps how many appends share one transaction.
@@ -27,11 +28,11 @@ func (s *Store) AppendMessage(ctx context.Context, m store.NewMessage) (store.Me
 		dup bool
 	)
 	if s.app != nil {
-		msg, dup, err = s.app.append(ctx, m)
+		msg, dup, err = s.app.Append(ctx, m)
 	} else {
-		r := &appendReq{m: m}
-		s.commitIn(ctx, []*appendReq{r})
-		msg, dup, err = r.msg, r.dup, r.err
+		r := &groupcommit.Request{M: m}
+		s.commitIn(ctx, []*groupcommit.Request{r})
+		msg, dup, err = r.Msg, r.Dup, r.Err
 	}
 	if err != nil {
 		return store.Message{}, false, mapErr(fmt.Errorf("append message room %s: %w", m.RoomID, err))
@@ -40,7 +41,7 @@ func (s *Store) AppendMessage(ctx context.Context, m store.NewMessage) (store.Me
 }
 
 // commitBatch is the appender's commit function.
-func (s *Store) commitBatch(batch []*appendReq) {
+func (s *Store) commitBatch(batch []*groupcommit.Request) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
 	s.commitIn(ctx, batch)
@@ -49,20 +50,20 @@ func (s *Store) commitBatch(batch []*appendReq) {
 // commitIn commits batch in one transaction. If a statement fails for a reason of one
 // append's own (a reused message ID), the transaction is lost, so each append is retried
 // alone and only the faulty one fails; when the database itself fails, all do.
-func (s *Store) commitIn(ctx context.Context, batch []*appendReq) {
+func (s *Store) commitIn(ctx context.Context, batch []*groupcommit.Request) {
 	err := s.appendBatch(ctx, batch)
 	if err == nil {
 		return
 	}
 	if len(batch) == 1 || errors.Is(mapErr(err), store.ErrUnavailable) {
 		for _, r := range batch {
-			r.err = err
+			r.Err = err
 		}
 		return
 	}
 	for _, r := range batch {
-		if err := s.appendBatch(ctx, []*appendReq{r}); err != nil {
-			r.err = err
+		if err := s.appendBatch(ctx, []*groupcommit.Request{r}); err != nil {
+			r.Err = err
 		}
 	}
 }
@@ -70,9 +71,9 @@ func (s *Store) commitIn(ctx context.Context, batch []*appendReq) {
 // appendBatch runs in one write transaction; the single writer connection and BEGIN
 // IMMEDIATE serialise it against every other write, so last_seq and the resend check cannot
 // race. Seqs are counted in memory and last_seq written once per room. Appends that fail
-// on their own (unknown room or author) get r.err and take no seq; the returned error is for
+// on their own (unknown room or author) get r.Err and take no seq; the returned error is for
 // failures that abort the transaction, in which case no result was set.
-func (s *Store) appendBatch(ctx context.Context, batch []*appendReq) error {
+func (s *Store) appendBatch(ctx context.Context, batch []*groupcommit.Request) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -109,7 +110,7 @@ func (s *Store) appendBatch(ctx context.Context, batch []*appendReq) error {
 	res := make([]result, len(batch))
 	touched := map[string]bool{}
 	for i, r := range batch {
-		m := r.m
+		m := r.M
 		seq, ok := last[m.RoomID]
 		if !ok {
 			res[i].err = fmt.Errorf("room %s: %w", m.RoomID, store.ErrNotFound)
@@ -152,18 +153,18 @@ func (s *Store) appendBatch(ctx context.Context, batch []*appendReq) error {
 		return fmt.Errorf("commit %d appends: %w", len(batch), err)
 	}
 	for i, r := range batch {
-		r.msg, r.dup, r.err = res[i].msg, res[i].dup, res[i].err
+		r.Msg, r.Dup, r.Err = res[i].msg, res[i].dup, res[i].err
 	}
 	return nil
 }
 
 // lookup loads the rows of query whose id is among key(m) for the batch, in one statement.
-func lookup[V any](ctx context.Context, tx *sql.Tx, query string, batch []*appendReq,
+func lookup[V any](ctx context.Context, tx *sql.Tx, query string, batch []*groupcommit.Request,
 	key func(store.NewMessage) string, scan func(*sql.Rows) (string, V, error)) (map[string]V, error) {
 	seen := map[string]bool{}
 	keys := make([]string, 0, len(batch))
 	for _, r := range batch {
-		if k := key(r.m); !seen[k] {
+		if k := key(r.M); !seen[k] {
 			seen[k] = true
 			keys = append(keys, k)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/havenhealth/haven/migrations"
 	"github.com/havenhealth/haven/store"
+	"github.com/havenhealth/haven/store/internal/groupcommit"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -44,7 +45,7 @@ type Store struct {
 	w, r    *sql.DB
 	timeout time.Duration
 	closed  atomic.Bool
-	app     *appender // nil when group commit is off
+	app     *groupcommit.Appender // nil when group commit is off
 }
 
 // Open opens (creating if needed) the database file at path and applies pending migrations.
@@ -90,7 +91,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	s := &Store{w: w, r: r, timeout: opts.QueryTimeout}
 	// One shard: there is one writer connection, so parallel batches would only queue.
 	if !opts.NoGroupCommit {
-		s.app = newAppender(1, maxBatch, s.commitBatch)
+		s.app = groupcommit.New(1, maxBatch, s.commitBatch)
 	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
@@ -106,7 +107,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	if s.app != nil {
-		s.app.close() // answers every queued append before the pools go
+		s.app.Close() // answers every queued append before the pools go
 	}
 	return errors.Join(s.w.Close(), s.r.Close())
 }

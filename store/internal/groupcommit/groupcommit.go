@@ -1,4 +1,6 @@
-package postgres
+// Package groupcommit batches concurrent message appends into one transaction for both
+// store backends.
+package groupcommit
 
 import (
 	"context"
@@ -10,20 +12,19 @@ import (
 	"github.com/havenhealth/haven/store"
 )
 
-// appender is group commit: concurrent AppendMessage calls queue here and a worker commits
+// Appender is group commit: concurrent AppendMessage calls queue here and a worker commits
 // everything queued so far in one transaction, so a burst pays for one commit instead of one
 // per message. There is no timer: a batch is whatever arrived while the previous one was
 // committing, so a lone append is not delayed.
 //
 // Appends to one room always go to the same shard (one worker each), which keeps a room's
-// batches in order. store/sqlite has an identical copy (kept in step by hand: the store
-// tree has no shared internal package yet).
-type appender struct {
+// batches in order.
+type Appender struct {
 	mu     sync.RWMutex // guards closed against sends on closed shards
 	closed bool
-	shards []chan *appendReq
+	shards []chan *Request
 	max    int
-	commit func(batch []*appendReq)
+	commit func(batch []*Request)
 	wg     sync.WaitGroup
 }
 
@@ -35,30 +36,33 @@ const (
 	reqAbandoned
 )
 
-type appendReq struct {
-	m     store.NewMessage
+// Request is one queued append; the backend's commit function sets Msg, Dup or Err.
+type Request struct {
+	M     store.NewMessage
 	state atomic.Int32
 	done  chan struct{}
 	// Set by commit before done is closed.
-	msg store.Message
-	dup bool
-	err error
+	Msg store.Message
+	Dup bool
+	Err error
 }
 
 var errAppenderClosed = fmt.Errorf("store closed: %w", store.ErrUnavailable)
 
-func newAppender(shards, maxBatch int, commit func(batch []*appendReq)) *appender {
-	a := &appender{max: maxBatch, commit: commit}
+// New starts shards workers; appends to one room always go to the same shard.
+func New(shards, maxBatch int, commit func(batch []*Request)) *Appender {
+	a := &Appender{max: maxBatch, commit: commit}
 	for range shards {
-		ch := make(chan *appendReq, maxBatch)
+		ch := make(chan *Request, maxBatch)
 		a.shards = append(a.shards, ch)
 		a.wg.Go(func() { a.run(ch) })
 	}
 	return a
 }
 
-func (a *appender) append(ctx context.Context, m store.NewMessage) (store.Message, bool, error) {
-	r := &appendReq{m: m, done: make(chan struct{})}
+// Append queues m and waits for its outcome.
+func (a *Appender) Append(ctx context.Context, m store.NewMessage) (store.Message, bool, error) {
+	r := &Request{M: m, done: make(chan struct{})}
 	h := fnv.New32a()
 	h.Write([]byte(m.RoomID))
 	ch := a.shards[h.Sum32()%uint32(len(a.shards))]
@@ -84,11 +88,11 @@ func (a *appender) append(ctx context.Context, m store.NewMessage) (store.Messag
 		// for a message that may be stored.
 		<-r.done
 	}
-	return r.msg, r.dup, r.err
+	return r.Msg, r.Dup, r.Err
 }
 
-func (a *appender) run(ch chan *appendReq) {
-	batch := make([]*appendReq, 0, a.max)
+func (a *Appender) run(ch chan *Request) {
+	batch := make([]*Request, 0, a.max)
 	for r := range ch {
 		batch = append(batch[:0], r)
 	drain:
@@ -118,8 +122,8 @@ func (a *appender) run(ch chan *appendReq) {
 	}
 }
 
-// close stops accepting appends and returns once every queued one has been answered.
-func (a *appender) close() {
+// Close stops accepting appends and returns once every queued one has been answered.
+func (a *Appender) Close() {
 	a.mu.Lock()
 	if !a.closed {
 		a.closed = true
