@@ -48,6 +48,9 @@ func (r *Redis) run(ctx context.Context) {
 	}
 }
 
+// anchorChannel is subscribed on every cluster connection and never published to.
+const anchorChannel = "anchor"
+
 // connect opens a subscriber connection and subscribes every channel this node holds,
 // followed by readyPing. It installs the connection in r.ps under subMu, so a concurrent
 // Subscribe either is in the snapshot or writes to the new connection itself.
@@ -57,7 +60,10 @@ func (r *Redis) connect(ctx context.Context) (*redis.PubSub, error) {
 
 	var ps *redis.PubSub
 	if r.cluster {
-		ps = r.client.SSubscribe(ctx)
+		// Open the connection on a channel of the "{ps}" slot so go-redis routes it to the
+		// shard that owns every Haven channel; an empty SSubscribe may land on another shard,
+		// whose MOVED reply would look like a lost connection.
+		ps = r.client.SSubscribe(ctx, r.redisChannel(anchorChannel))
 	} else {
 		ps = r.client.Subscribe(ctx)
 	}
