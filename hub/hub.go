@@ -79,6 +79,7 @@ type Hub struct {
 	ix    *index
 
 	draining atomic.Bool
+	serving  sync.WaitGroup                // one per ServeHTTP that upgraded; Drain waits for their clean-up
 	mu       sync.Mutex                    // guards conns
 	conns    map[string]map[*conn]struct{} // session id → its connections
 }
@@ -130,6 +131,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(h.cfg.ReadLimit)
 	c := &conn{h: h, ws: ws, user: user, session: sess, subs: make(map[string]*sub)}
+	h.serving.Add(1)
+	defer h.serving.Done()
 	h.register(c)
 	metricConnections.Inc()
 	defer metricConnections.Dec()
@@ -295,6 +298,18 @@ func (h *Hub) Drain(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+	// Each connection leaves its rooms (presence included) as its reader ends; withdrawing
+	// this node's presence before they finish would let a late leave write the share back.
+	done := make(chan struct{})
+	go func() {
+		h.serving.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Until(deadline)):
+		h.log.Warn("drain: connections still finishing at the deadline")
+	}
 	if err := h.pres.Close(); err != nil {
 		h.log.Warn("withdraw presence", "err", err)
 	}
