@@ -45,25 +45,11 @@ func (s *Store) commitBatch(batch []*groupcommit.Request) {
 	s.commitIn(ctx, batch)
 }
 
-// commitIn commits batch in one transaction. If a statement fails for a reason of one
-// append's own (a reused message ID), the transaction is lost, so each append is retried
-// alone and only the faulty one fails; when the database itself fails, all do.
+// commitIn commits batch, isolating an append that fails on its own (groupcommit.Commit).
 func (s *Store) commitIn(ctx context.Context, batch []*groupcommit.Request) {
-	err := s.appendBatch(ctx, batch)
-	if err == nil {
-		return
-	}
-	if len(batch) == 1 || errors.Is(mapErr(err), store.ErrUnavailable) {
-		for _, r := range batch {
-			r.Err = err
-		}
-		return
-	}
-	for _, r := range batch {
-		if err := s.appendBatch(ctx, []*groupcommit.Request{r}); err != nil {
-			r.Err = err
-		}
-	}
+	groupcommit.Commit(ctx, batch, s.appendBatch, func(err error) bool {
+		return errors.Is(mapErr(err), store.ErrUnavailable)
+	})
 }
 
 // appendBatch runs in one transaction that first locks the batch's room rows (SELECT ...

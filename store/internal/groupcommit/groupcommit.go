@@ -134,3 +134,25 @@ func (a *Appender) Close() {
 	a.mu.Unlock()
 	a.wg.Wait()
 }
+
+// Commit writes batch with appendBatch, in one transaction. When that fails for a reason
+// of one append's own (a reused message ID, say), the whole transaction is lost, so each
+// append is retried alone and only the faulty one fails; when failAll says the database
+// itself failed, every append gets the error.
+func Commit(ctx context.Context, batch []*Request, appendBatch func(context.Context, []*Request) error, failAll func(error) bool) {
+	err := appendBatch(ctx, batch)
+	if err == nil {
+		return
+	}
+	if len(batch) == 1 || failAll(err) {
+		for _, r := range batch {
+			r.Err = err
+		}
+		return
+	}
+	for _, r := range batch {
+		if err := appendBatch(ctx, []*Request{r}); err != nil {
+			r.Err = err
+		}
+	}
+}
