@@ -205,6 +205,10 @@ func TestAccountErrors(t *testing.T) {
 	if s1 != 401 || s2 != 401 || wrong.Error != unknown.Error {
 		t.Errorf("wrong password %d %+v vs unknown account %d %+v: must be the same 401", s1, wrong, s2, unknown)
 	}
+	out.Error.Code = ""
+	if status, _ := wsclient.DoJSON(ctx, "GET", base+"/api/no-such-endpoint", "", nil, &out); status != http.StatusNotFound || out.Error.Code != "not_found" {
+		t.Errorf("unknown API path: %d %+v", status, out)
+	}
 	status, _ = wsclient.PostJSON(ctx, base+"/api/signup", "", []byte(`{"email":`), &out)
 	if status != http.StatusBadRequest || out.Error.Code != "bad_request" {
 		t.Errorf("malformed signup: %d %+v", status, out)

@@ -11,7 +11,6 @@ type Verdict int
 
 const (
 	Allow  Verdict = iota
-	Hold           // keep the post for review instead of publishing it
 	Reject         // refuse it; the sender sees the step's error
 )
 
@@ -22,7 +21,7 @@ type Draft struct {
 	Now    time.Time
 }
 
-// Step is one inline moderation check. It returns Allow, or Hold/Reject with the reason the
+// Step is one inline moderation check. It returns Allow, or Reject with the reason the
 // sender sees. Steps run in order; the first that does not allow decides.
 type Step interface {
 	Name() string

@@ -31,7 +31,7 @@ func (s *Service) Post(ctx context.Context, m *Member, text, clientMsgID string)
 		return msg, nil
 	}
 	d := &Draft{Member: m, Text: text, Now: s.cfg.Now()}
-	for _, step := range s.steps() {
+	for _, step := range s.pipeline {
 		if v, perr := step.Check(d); v != Allow {
 			return store.Message{}, perr
 		}
@@ -56,8 +56,6 @@ func (s *Service) Post(ctx context.Context, m *Member, text, clientMsgID string)
 	s.publishMessage(ctx, m.Room.Slug, msg)
 	return msg, nil
 }
-
-func (s *Service) steps() []Step { return standardSteps() }
 
 // publishMessage sends a stored message to the room on every node. A broker failure is
 // logged, not returned: the message is stored, local members already have it, and other

@@ -66,6 +66,8 @@ type Service struct {
 	st  store.Store
 	br  broker.Broker
 
+	pipeline []Step // the inline moderation steps, in order; built once
+
 	mu    sync.Mutex       // guards rooms
 	rooms map[string]*Room // slug → cached room, loaded on first use
 }
@@ -73,14 +75,8 @@ type Service struct {
 // New returns a service over st that publishes through br.
 func New(st store.Store, br broker.Broker, cfg Config) *Service {
 	cfg.defaults()
-	return &Service{cfg: cfg, st: st, br: br, rooms: make(map[string]*Room)}
+	return &Service{cfg: cfg, st: st, br: br, pipeline: standardSteps(), rooms: make(map[string]*Room)}
 }
-
-// Config returns the effective configuration.
-func (s *Service) Config() Config { return s.cfg }
-
-// Store returns the store the service writes to.
-func (s *Service) Store() store.Store { return s.st }
 
 // Room is one room's cached state on this node.
 type Room struct {

@@ -5,7 +5,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"github.com/havenhealth/haven/accounts"
 	"github.com/havenhealth/haven/broker"
 	"github.com/havenhealth/haven/hub"
+	"github.com/havenhealth/haven/internal/httpx"
 	"github.com/havenhealth/haven/rooms"
 	"github.com/havenhealth/haven/store"
 	"github.com/havenhealth/haven/web"
@@ -67,14 +67,11 @@ func New(cfg Config, st store.Store, br broker.Broker, pres broker.Presence) *Se
 	s.roomRoutes(mux)
 	mux.Handle("GET /ws", s.hub)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "node": cfg.NodeID})
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "node": cfg.NodeID})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", promhttp.Handler())
-	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"code": "not_found", "message": "no such API endpoint"}})
-	}))
-	mux.Handle("/", web.Handler())
+	mux.Handle("/", web.Handler()) // also answers unknown /api/ paths with a JSON not_found
 	s.handler = mux
 	return s
 }
@@ -114,7 +111,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.hub.Draining() {
 		body["status"], status = "draining", http.StatusServiceUnavailable
 	}
-	writeJSON(w, status, body)
+	httpx.WriteJSON(w, status, body)
 }
 
 func errString(err error) string {
@@ -122,11 +119,4 @@ func errString(err error) string {
 		return "timeout"
 	}
 	return err.Error()
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

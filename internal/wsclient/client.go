@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -220,12 +219,6 @@ func (c *Conn) Close() { _ = c.WS.Close(websocket.StatusNormalClosure, "") }
 
 // CloseStatus extracts the WebSocket close status from err (-1 if none).
 func CloseStatus(err error) websocket.StatusCode { return websocket.CloseStatus(err) }
-
-// ErrClosed reports whether err means the connection is closed.
-func ErrClosed(err error) bool {
-	var ce websocket.CloseError
-	return errors.As(err, &ce)
-}
 
 // Wait waits up to d for ch to close.
 func Wait(ch <-chan struct{}, d time.Duration) bool {
