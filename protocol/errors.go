@@ -23,7 +23,10 @@ const (
 	CodeRateLimited        = "rate_limited"
 	CodeUnavailable        = "unavailable"
 	CodeInternal           = "internal"
-	CodeConflict           = "conflict" // extension: sign-up with a taken email or name
+	CodeConflict           = "conflict" // extension: a taken email or name; a review item already decided
+	CodeBlocked            = "blocked"  // extension: a keyword rule refused the post
+	CodeHeld               = "held"     // extension: the post awaits a moderator's review (held_id)
+	CodeSpam               = "spam"     // extension: the same text repeated too often (retry_after_ms)
 )
 
 // Error is an error a client sees: a protocol code, a human message, and optional extra

@@ -27,6 +27,10 @@ type Command struct {
 	DeleteRecentS    int64  `json:"delete_recent_s,omitempty"`
 	Seconds          *int   `json:"seconds,omitempty"`
 	Locked           *bool  `json:"locked,omitempty"`
+	Category         string `json:"category,omitempty"`  // report (extension)
+	HeldID           string `json:"held_id,omitempty"`   // approve, reject (extension)
+	ReportID         string `json:"report_id,omitempty"` // resolve_report (extension)
+	Outcome          string `json:"outcome,omitempty"`   // resolve_report (extension)
 }
 
 // User is the public face of an account: never the email.

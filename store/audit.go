@@ -36,6 +36,22 @@ type ModerationChange struct {
 	// The room's settings.
 	Room *RoomPatch
 
+	// The target's global role (Audit.RoomID is then ""); Verified goes with it.
+	UserRole *string
+	Verified *bool
+
+	// Keyword rules of Audit.RoomID: one to add (ID and CreatedAt set by the caller) or
+	// the ID of one to remove (ErrNotFound if it is not a rule of that room).
+	AddRule      *Rule
+	RemoveRuleID string
+
+	// Review decisions: reject a pending held message, or close an open report with
+	// ReportDismissed or ReportActioned. ErrNotFound if it is not in Audit.RoomID;
+	// ErrConflict, with nothing stored, if it was already decided.
+	RejectHeldID string
+	ReportID     string
+	ReportStatus string
+
 	// A message to mark deleted (kept for moderators and audit), by "author" or "moderator".
 	DeleteSeq int64
 	DeleteBy  string

@@ -138,15 +138,21 @@ type NewMessage struct {
 	CreatedAt   time.Time
 }
 
-// Report is a member's report of a message, with a snapshot of the text at report time.
+// Report is a member's report of a message, with a snapshot of the text (and its author)
+// at report time. The reporter is kept for moderators and never shown to the author.
 type Report struct {
 	ID         string
 	RoomID     string
 	Seq        int64
 	ReporterID string
+	Category   string // one of ReportCategories; "" is stored as "other"
 	Reason     string
 	Snapshot   string
+	AuthorID   string // the reported message's author, filled by the store
 	CreatedAt  time.Time
+	Status     string // ReportOpen, ReportDismissed, ReportActioned
+	ResolvedBy string
+	ResolvedAt time.Time
 }
 
 // Store is the system of record. Every method honours ctx's deadline (backends apply a
@@ -208,9 +214,29 @@ type Store interface {
 	DeleteMessage(ctx context.Context, roomID string, seq int64, by string, at time.Time) (Message, error)
 
 	// Reports.
-	// CreateReport snapshots the stored text when r.Snapshot is empty; ErrNotFound if the
-	// message does not exist, ErrConflict on a reused report ID.
+	// CreateReport snapshots the stored text when r.Snapshot is empty and fills AuthorID;
+	// ErrNotFound if the message does not exist, ErrConflict on a reused report ID.
 	CreateReport(ctx context.Context, r Report) (Report, error)
+	// Reports returns up to limit of a room's reports with the given status ("" = any),
+	// oldest first.
+	Reports(ctx context.Context, roomID, status string, limit int) ([]Report, error)
+
+	// Keyword rules and the review queue.
+	// Rules returns a room's keyword rules, oldest first.
+	Rules(ctx context.Context, roomID string) ([]Rule, error)
+	// HoldMessage stores a post held for review (status pending). A repeated non-empty
+	// (room, author, client_msg_id) returns the first held message with duplicate=true.
+	HoldMessage(ctx context.Context, h HeldMessage) (held HeldMessage, duplicate bool, err error)
+	// HeldMessage returns one held message; ErrNotFound if none.
+	HeldMessage(ctx context.Context, id string) (HeldMessage, error)
+	// HeldMessages returns up to limit of a room's held messages with the given status
+	// ("" = any), oldest first.
+	HeldMessages(ctx context.Context, roomID, status string, limit int) ([]HeldMessage, error)
+	// ApproveHeld publishes a pending held message in one transaction: it appends it as the
+	// room's next message (CreatedAt = audit.At, the original ClientMsgID), marks it approved
+	// with that seq, and appends audit. ErrNotFound if there is no such held message in
+	// audit.RoomID; ErrConflict, with nothing stored, if it was already decided.
+	ApproveHeld(ctx context.Context, heldID string, audit AuditEntry) (Message, AuditEntry, error)
 
 	// Moderation and the audit log.
 	// ApplyModeration applies ch's state change and appends its audit entry in one
