@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/havenhealth/haven/store"
@@ -106,20 +107,31 @@ func (s *Store) DeleteMessage(ctx context.Context, roomID string, seq int64, by 
 }
 
 // CreateReport takes the snapshot from the stored text when r.Snapshot is empty, so the
-// report survives a later deletion. ErrNotFound if the message does not exist.
+// report survives a later deletion, and the author from the message. An empty category is
+// stored as "other"; the report starts open. ErrNotFound if the message does not exist.
 func (s *Store) CreateReport(ctx context.Context, r store.Report) (store.Report, error) {
+	what := fmt.Sprintf("report %s/%d", r.RoomID, r.Seq)
 	ctx, cancel, err := s.begin(ctx)
 	if err != nil {
-		return store.Report{}, fmt.Errorf("report %s/%d: %w", r.RoomID, r.Seq, err)
+		return store.Report{}, fmt.Errorf("%s: %w", what, err)
 	}
 	defer cancel()
+	if r.Category == "" {
+		r.Category = "other"
+	}
+	if !slices.Contains(store.ReportCategories, r.Category) {
+		return store.Report{}, fmt.Errorf("%s: unknown category %q", what, r.Category)
+	}
 	r.CreatedAt = ts(orNow(r.CreatedAt))
-	err = s.db.QueryRowContext(ctx, `INSERT INTO reports (id, room_id, seq, reporter_id, reason, snapshot, created_at)
-		SELECT $1, room_id, seq, $2, $3, CASE WHEN $4::text = '' THEN text ELSE $4::text END, $5
-		FROM messages WHERE room_id = $6 AND seq = $7 RETURNING snapshot`,
-		r.ID, r.ReporterID, r.Reason, r.Snapshot, r.CreatedAt, r.RoomID, r.Seq).Scan(&r.Snapshot)
+	r.Status, r.ResolvedBy, r.ResolvedAt = store.ReportOpen, "", time.Time{}
+	err = s.db.QueryRowContext(ctx, `INSERT INTO reports
+			(id, room_id, seq, reporter_id, category, reason, snapshot, author_id, created_at, status)
+		SELECT $1, room_id, seq, $2, $3, $4, CASE WHEN $5::text = '' THEN text ELSE $5::text END, author_id, $6, $7
+		FROM messages WHERE room_id = $8 AND seq = $9 RETURNING snapshot, author_id`,
+		r.ID, r.ReporterID, r.Category, r.Reason, r.Snapshot, r.CreatedAt, r.Status, r.RoomID, r.Seq,
+	).Scan(&r.Snapshot, &r.AuthorID)
 	if err != nil {
-		return store.Report{}, mapErr(fmt.Errorf("report %s/%d: %w", r.RoomID, r.Seq, err))
+		return store.Report{}, mapErr(fmt.Errorf("%s: %w", what, err))
 	}
 	return r, nil
 }

@@ -12,8 +12,7 @@ import (
 )
 
 // ApplyModeration applies ch's state change and appends its audit entry in one transaction.
-// Appends from every node take turns on the audit_head row lock, taken first so that the
-// chain's order is also the order in which the changes were applied.
+// Appends from every node take turns on the audit_head row lock (lockAuditHead).
 func (s *Store) ApplyModeration(ctx context.Context, ch store.ModerationChange) (store.AuditEntry, error) {
 	what := fmt.Sprintf("apply moderation %s room %s target %s", ch.Audit.Action, ch.Audit.RoomID, ch.Audit.TargetID)
 	ctx, cancel, err := s.begin(ctx)
@@ -28,13 +27,29 @@ func (s *Store) ApplyModeration(ctx context.Context, ch store.ModerationChange) 
 	return e, nil
 }
 
-func (s *Store) applyModerationTx(ctx context.Context, ch store.ModerationChange) (store.AuditEntry, error) {
-	e := ch.Audit
-	// The hash covers microseconds in UTC; store exactly what was hashed.
+// normAudit defaults At to now and truncates both times to what is stored: the hash covers
+// microseconds in UTC, so the entry must be hashed exactly as it will be read back.
+func normAudit(e store.AuditEntry) store.AuditEntry {
 	e.At = orNow(e.At).UTC().Truncate(time.Microsecond)
 	if !e.ExpiresAt.IsZero() {
 		e.ExpiresAt = e.ExpiresAt.UTC().Truncate(time.Microsecond)
 	}
+	return e
+}
+
+// lockAuditHead must be the first statement of a transaction that appends to the chain.
+// Under READ COMMITTED every later statement sees the entries committed by whoever held the
+// lock before, and taking it first makes the chain's order the order in which changes were
+// applied (and keeps the lock order audit_head, then rooms, the same everywhere).
+func lockAuditHead(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM audit_head FOR UPDATE`); err != nil {
+		return fmt.Errorf("lock audit head: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) applyModerationTx(ctx context.Context, ch store.ModerationChange) (store.AuditEntry, error) {
+	e := normAudit(ch.Audit)
 	at := e.At
 
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -42,10 +57,8 @@ func (s *Store) applyModerationTx(ctx context.Context, ch store.ModerationChange
 		return store.AuditEntry{}, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	// Under READ COMMITTED every later statement sees the entries committed by whoever
-	// held the lock before.
-	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM audit_head FOR UPDATE`); err != nil {
-		return store.AuditEntry{}, fmt.Errorf("lock audit head: %w", err)
+	if err := lockAuditHead(ctx, tx); err != nil {
+		return store.AuditEntry{}, err
 	}
 
 	if ch.MutedUntil != nil || ch.Banned != nil || ch.RoomRole != nil {
@@ -116,11 +129,27 @@ func (s *Store) applyModerationTx(ctx context.Context, ch store.ModerationChange
 		}
 	}
 
+	if err := applyReview(ctx, tx, ch, e); err != nil {
+		return store.AuditEntry{}, err
+	}
+
+	if e, err = appendAudit(ctx, tx, e); err != nil {
+		return store.AuditEntry{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return store.AuditEntry{}, fmt.Errorf("commit: %w", err)
+	}
+	return e, nil
+}
+
+// appendAudit links e (normalised by normAudit) to the head of the chain and inserts it,
+// inside tx, which must hold lockAuditHead.
+func appendAudit(ctx context.Context, tx *sql.Tx, e store.AuditEntry) (store.AuditEntry, error) {
 	var (
 		prevID int64
 		prev   []byte
 	)
-	err = tx.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&prevID, &prev)
+	err := tx.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&prevID, &prev)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		prev = make([]byte, 32)
@@ -132,13 +161,10 @@ func (s *Store) applyModerationTx(ctx context.Context, ch store.ModerationChange
 	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log
 		(id, room_id, actor_id, target_id, action, reason, detail, at, expires_at, prev_hash, hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		e.ID, e.RoomID, e.ActorID, e.TargetID, e.Action, e.Reason, e.Detail, at, nullTS(e.ExpiresAt),
+		e.ID, e.RoomID, e.ActorID, e.TargetID, e.Action, e.Reason, e.Detail, e.At, nullTS(e.ExpiresAt),
 		e.PrevHash, e.Hash)
 	if err != nil {
 		return store.AuditEntry{}, fmt.Errorf("append audit entry %d: %w", e.ID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return store.AuditEntry{}, fmt.Errorf("commit: %w", err)
 	}
 	return e, nil
 }

@@ -28,13 +28,18 @@ func (s *Store) ApplyModeration(ctx context.Context, ch store.ModerationChange) 
 	return e, nil
 }
 
-func (s *Store) applyModerationTx(ctx context.Context, ch store.ModerationChange) (store.AuditEntry, error) {
-	e := ch.Audit
-	// The hash covers microseconds in UTC; store exactly what was hashed.
+// normAudit defaults At to now and truncates both times to what is stored: the hash covers
+// microseconds in UTC, so the entry must be hashed exactly as it will be read back.
+func normAudit(e store.AuditEntry) store.AuditEntry {
 	e.At = orNow(e.At).UTC().Truncate(time.Microsecond)
 	if !e.ExpiresAt.IsZero() {
 		e.ExpiresAt = e.ExpiresAt.UTC().Truncate(time.Microsecond)
 	}
+	return e
+}
+
+func (s *Store) applyModerationTx(ctx context.Context, ch store.ModerationChange) (store.AuditEntry, error) {
+	e := normAudit(ch.Audit)
 	at := fmtTime(e.At)
 
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -111,11 +116,28 @@ func (s *Store) applyModerationTx(ctx context.Context, ch store.ModerationChange
 		}
 	}
 
+	if err := applyReview(ctx, tx, ch, e); err != nil {
+		return store.AuditEntry{}, err
+	}
+
+	if e, err = appendAudit(ctx, tx, e); err != nil {
+		return store.AuditEntry{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return store.AuditEntry{}, fmt.Errorf("commit: %w", err)
+	}
+	return e, nil
+}
+
+// appendAudit links e (normalised by normAudit) to the head of the chain and inserts it,
+// inside tx. The caller's write transaction is what serialises appends: every write goes
+// through the single writer connection and BEGIN IMMEDIATE.
+func appendAudit(ctx context.Context, tx *sql.Tx, e store.AuditEntry) (store.AuditEntry, error) {
 	var (
 		prevID int64
 		prev   []byte
 	)
-	err = tx.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&prevID, &prev)
+	err := tx.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&prevID, &prev)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		prev = make([]byte, 32)
@@ -127,13 +149,10 @@ func (s *Store) applyModerationTx(ctx context.Context, ch store.ModerationChange
 	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log
 		(id, room_id, actor_id, target_id, action, reason, detail, at, expires_at, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.RoomID, e.ActorID, e.TargetID, e.Action, e.Reason, e.Detail, at, nullTime(e.ExpiresAt),
+		e.ID, e.RoomID, e.ActorID, e.TargetID, e.Action, e.Reason, e.Detail, fmtTime(e.At), nullTime(e.ExpiresAt),
 		e.PrevHash, e.Hash)
 	if err != nil {
 		return store.AuditEntry{}, fmt.Errorf("append audit entry %d: %w", e.ID, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return store.AuditEntry{}, fmt.Errorf("commit: %w", err)
 	}
 	return e, nil
 }

@@ -352,8 +352,8 @@ func testReport(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatalf("report: %v", err)
 	}
-	want := store.Report{ID: "rp1", RoomID: r.ID, Seq: m.Seq, ReporterID: rep.ID, Reason: "spam",
-		Snapshot: "offending text", CreatedAt: t0.Truncate(time.Microsecond)}
+	want := store.Report{ID: "rp1", RoomID: r.ID, Seq: m.Seq, ReporterID: rep.ID, Category: "other", Reason: "spam",
+		Snapshot: "offending text", AuthorID: u.ID, CreatedAt: t0.Truncate(time.Microsecond), Status: store.ReportOpen}
 	if got != want {
 		t.Fatalf("report = %+v, want %+v", got, want)
 	}
