@@ -49,4 +49,19 @@ export const api = {
   rooms: () => request("GET", "/api/rooms"),
   createRoom: (room) => request("POST", "/api/rooms", room),
   updateRoom: (slug, fields) => request("PATCH", `/api/rooms/${encodeURIComponent(slug)}`, fields),
+
+  // Moderation (room moderators, global moderators, admins; others get 403 forbidden).
+  queue: (slug) => request("GET", `${roomPath(slug)}/queue`),
+  rules: (slug) => request("GET", `${roomPath(slug)}/rules`),
+  addRule: (slug, rule) => request("POST", `${roomPath(slug)}/rules`, rule),
+  deleteRule: (slug, id) => request("DELETE", `${roomPath(slug)}/rules/${encodeURIComponent(id)}`),
+  audit: (slug, { before, limit } = {}) => {
+    const q = new URLSearchParams();
+    if (before) q.set("before", String(before));
+    if (limit) q.set("limit", String(limit));
+    const qs = q.toString();
+    return request("GET", `${roomPath(slug)}/audit${qs ? "?" + qs : ""}`);
+  },
 };
+
+function roomPath(slug) { return `/api/rooms/${encodeURIComponent(slug)}`; }

@@ -83,6 +83,40 @@ export function formatUntil(ts) {
   if (isNaN(d)) return "";
   return formatTime(d);
 }
+/** 300 → "5 min", 3600 → "1 h", 604800 → "7 days": moderation durations in words. */
+export function formatDuration(s) {
+  s = Math.round(Number(s) || 0);
+  if (s <= 0) return "0 s";
+  const units = [[86400, "day", "days"], [3600, "h", "h"], [60, "min", "min"]];
+  for (const [n, one, many] of units) {
+    if (s >= n && s % n === 0) return `${s / n} ${s / n === 1 ? one : many}`;
+  }
+  if (s >= 3600) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+  if (s >= 60) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${s} s`;
+}
+
+/**
+ * Two-step confirmation without a blocking confirm(): the first click arms the button
+ * (label changes to confirmLabel for 5 s), the second runs fn. Returns a disarm function.
+ */
+export function twoStep(btn, confirmLabel, fn) {
+  const label = btn.textContent;
+  let armed = null;
+  const disarm = () => { clearTimeout(armed); armed = null; btn.textContent = label; btn.classList.remove("btn-danger", "confirm"); };
+  btn.addEventListener("click", () => {
+    if (!armed) {
+      btn.textContent = confirmLabel;
+      btn.classList.add("btn-danger", "confirm");
+      armed = setTimeout(disarm, 5000);
+      return;
+    }
+    disarm();
+    fn();
+  });
+  return disarm;
+}
+
 export function seconds(ms) {
   return Math.max(1, Math.ceil((Number(ms) || 0) / 1000));
 }
@@ -119,6 +153,9 @@ export function explainError(err) {
     case "banned": return "You are banned from this room.";
     case "slow_mode": return `Slow mode is on in this room. You can post again in ${seconds(err.retry_after_ms)} s.`;
     case "room_locked": return "This room is locked for now — no new messages can be posted.";
+    case "blocked": return sentence(err.message) || "A room rule does not allow this message.";
+    case "held": return "Your message is waiting for a moderator's review. It will appear in the room if they approve it.";
+    case "spam": return `That looks like the same message posted again. You can post again in ${seconds(err.retry_after_ms)} s.`;
     case "too_large": return "That message is too long. Please shorten it and try again.";
     case "rate_limited": return `You're doing that too quickly. Please wait ${seconds(err.retry_after_ms)} s and try again.`;
     case "unavailable": return "Haven is having trouble saving messages — your message was not sent, try again.";
