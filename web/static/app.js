@@ -239,6 +239,7 @@ function openRoom(slug) {
     onDecline: () => { notify("You can join whenever you're ready.", { key: "declined" }); navigate("/"); },
     onBack: () => navigate("/"),
     onRemoved: (s) => { state.open.delete(s); },
+    onRejoin: (s) => { closeRoom(); openRoom(s); },
   });
   state.view = view;
   state.open.set(slug, view);
@@ -307,9 +308,9 @@ function openReport(text) {
     };
     const onSubmit = (e) => {
       e.preventDefault();
-      const reason = form.querySelector("input[name=reason]:checked")?.value;
-      if (!reason) { formError(form, "Please choose a reason."); return; }
-      done(reason);
+      const category = form.querySelector("input[name=reason]:checked")?.value;
+      if (!category) { formError(form, "Please choose a reason."); return; }
+      done({ category, reason: form.querySelector("textarea[name=details]")?.value.trim() || "" });
     };
     const onCancel = () => done(null);
     const onEsc = (e) => { e.preventDefault(); done(null); };

@@ -1,9 +1,13 @@
 // The live room view: messages merged by seq, history on scroll-up, presence, typing,
-// sending with pending state and idempotent resend, delete, report, moderation notices.
+// sending with pending state and idempotent resend, delete, report, and what moderation
+// means for this member (restrictions.js) or, for moderators, the panel (moderation.js).
 // User text is rendered with textContent only (see ui.js h()).
 
-import { uuid } from "./socket.js";
-import { h, notify, formatTime, formatFull, formatUntil, roleBadge, avatarClass, explainError } from "./ui.js";
+import { h, notify, explainError } from "./ui.js";
+import { ComposerGuard, renderGone, applyModerationEvent } from "./restrictions.js";
+import { attachModerator } from "./moderation.js";
+import { renderMessage } from "./messages.js";
+import { Outbox } from "./sending.js";
 
 const HISTORY_PAGE = 50;
 const TYPING_SEND_EVERY_MS = 3000;
@@ -21,8 +25,8 @@ function userId(u) { return u && typeof u === "object" ? u.id : u; }
 export class RoomView {
   /**
    * ctx: {slug, room?, socket, me, container, askGuidelines(room, text, version) → Promise<bool>,
-   *       openReport(text) → Promise<reason|null>, showGuidelines(room), onDecline(), onBack(),
-   *       onRemoved(slug)}
+   *       openReport(text) → Promise<{category, reason}|null>, showGuidelines(room), onDecline(),
+   *       onBack(), onRemoved(slug), onRejoin(slug)}
    */
   constructor(ctx) {
     this.ctx = ctx;
@@ -31,7 +35,9 @@ export class RoomView {
     this.me = ctx.me;
     this.room = ctx.room || { slug: ctx.slug, name: ctx.slug };
     this.msgs = new Map(); // seq -> {msg, el}
-    this.outbox = new Map(); // client_msg_id -> {id, text, el, state}
+    this.outbox = new Outbox(this); // messages not yet confirmed, and those held for review
+    this.isModerator = false; // of this room: decided by probeModerator after mount
+    this.panel = null;
     this.typers = new Map(); // user id -> {name, timer}
     this.lastSeq = 0;
     this.hasJoined = false; // joined at least once: later joins send since
@@ -58,11 +64,14 @@ export class RoomView {
     e.presence = h("span", { id: "presence-count", class: "presence", "aria-live": "off" }, "…");
     e.guidelinesBtn = h("button", { type: "button", class: "btn btn-quiet btn-small room-guidelines", onclick: () => this.ctx.showGuidelines(this.room) }, "Guidelines");
     const back = h("button", { type: "button", class: "btn btn-quiet btn-small room-back", "aria-label": "Back to rooms", onclick: () => this.ctx.onBack() }, "← Rooms");
+    e.modToggle = h("button", { id: "mod-toggle", type: "button", class: "btn btn-secondary btn-small room-mod-toggle", "aria-expanded": "false", "aria-controls": "mod-panel", hidden: true },
+      "Moderation", h("span", { class: "count", hidden: true }));
     const header = h("header", { class: "room-header" },
       back,
       h("div", { class: "room-title" }, e.title, e.sub, e.sponsor, e.flags),
       e.guidelinesBtn,
-      e.presence);
+      e.presence,
+      e.modToggle);
 
     e.historyStatus = h("div", { class: "history-status" });
     e.list = h("ol", { class: "messages", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": "Messages" });
@@ -75,8 +84,10 @@ export class RoomView {
     e.send = h("button", { id: "send", type: "submit", class: "btn btn-primary" }, "Send");
     e.composer = h("form", { id: "composer", autocomplete: "off" }, e.textarea, e.send);
     e.status = h("p", { class: "composer-status", role: "status", "aria-live": "polite", hidden: true });
+    e.banner = h("div", { class: "room-banner", role: "status", hidden: true });
+    e.wait = h("p", { class: "composer-wait", role: "status", hidden: true });
     e.hint = h("p", { class: "composer-hint" }, "Enter to send · Shift+Enter for a new line · Please don't share personal details.");
-    e.composerWrap = h("div", { class: "composer-wrap" }, e.status, e.composer, e.hint);
+    e.composerWrap = h("div", { class: "composer-wrap" }, e.banner, e.status, e.wait, e.composer, e.hint);
 
     e.composer.addEventListener("submit", (ev) => { ev.preventDefault(); this.submit(); });
     e.textarea.addEventListener("keydown", (ev) => {
@@ -84,10 +95,32 @@ export class RoomView {
     });
     e.textarea.addEventListener("input", () => { this.autosize(); this.maybeSendTyping(); });
 
-    c.replaceChildren(header, e.wrap, e.typing, e.composerWrap);
+    e.chat = h("div", { class: "room-chat" }, e.wrap, e.typing, e.composerWrap);
+    e.panel = h("aside", { id: "mod-panel", class: "mod-panel", hidden: true });
+    e.body = h("div", { class: "room-body" }, e.chat, e.panel);
+    c.replaceChildren(header, e.body);
     c.dataset.slug = this.slug;
+    this.guard = new ComposerGuard({ banner: e.banner, wait: e.wait, textarea: e.textarea, send: e.send },
+      { onLift: (text) => this.status(text, "info") });
     this.renderHeader();
     this.renderHistoryStatus();
+    this.guard.render();
+    this.probe();
+  }
+
+  /** Moderators of this room get the panel and moderator controls (moderation.js). */
+  async probe() {
+    await attachModerator(this);
+  }
+
+  showMessage(seq) {
+    const x = this.msgs.get(Number(seq));
+    if (!x) return;
+    x.el.scrollIntoView({ block: "center" });
+    x.el.classList.add("flash");
+    x.el.tabIndex = -1;
+    x.el.focus({ preventScroll: true });
+    setTimeout(() => x.el.classList.remove("flash"), 2000);
   }
 
   autosize() {
@@ -174,7 +207,13 @@ export class RoomView {
       }
       if (err.code === "disconnected") { this.status("Waiting for the connection…"); return; } // onOpen re-joins
       if (err.code === "timeout") { this.status("Haven is slow to answer — retrying…"); return; }
-      if (err.code === "banned" || err.code === "forbidden" || err.code === "not_found") {
+      if (err.code === "banned") {
+        this.removed = true;
+        this.showGone({ rejoinRefused: true });
+        notify(explainError(err), { kind: "error", key: "join-" + this.slug });
+        return;
+      }
+      if (err.code === "forbidden" || err.code === "not_found") {
         this.closeComposer(explainError(err));
         notify(explainError(err), { kind: "error", key: "join-" + this.slug });
         return;
@@ -187,7 +226,12 @@ export class RoomView {
   }
 
   async applyJoin(reply) {
-    if (reply.room) { this.room = { ...this.room, ...reply.room }; this.renderHeader(); }
+    if (reply.room) {
+      this.room = { ...this.room, ...reply.room };
+      this.renderHeader();
+      this.guard.setLocked(this.room.locked);
+      this.panel?.renderRoom();
+    }
     this.setOnline(reply.online);
     const msgs = Array.isArray(reply.messages) ? reply.messages : [];
     const first = !this.hasJoined;
@@ -210,6 +254,7 @@ export class RoomView {
       this.addMessages(msgs);
     }
     this.els.list.removeAttribute("aria-busy");
+    this.panel?.noteMessages(msgs);
     this.lastSeq = Math.max(this.lastSeq, lastSeq);
     this.hasJoined = true;
     this.joined = true;
@@ -220,7 +265,7 @@ export class RoomView {
     }
     this.renderHistoryStatus();
     if (!this.removed) this.status("");
-    this.flushOutbox();
+    this.outbox.flush();
   }
 
   /** The connection dropped: replies to this connection's commands will not come. */
@@ -230,6 +275,8 @@ export class RoomView {
 
   leave() {
     this.closed = true;
+    this.guard?.destroy();
+    this.panel?.destroy();
     for (const t of this.typers.values()) clearTimeout(t.timer);
     if (this.joined && !this.removed) this.socket.request("leave", { room: this.slug }).catch(() => {});
     this.joined = false;
@@ -279,49 +326,7 @@ export class RoomView {
     list.insertBefore(el, before);
   }
 
-  renderMessage(m) {
-    const author = m.author || {};
-    const own = this.me && author.id === this.me.id;
-    const deleted = !!(m.deleted || m.deleted_at);
-    const name = author.display_name || "Member";
-    const li = h("li", {
-      class: "message" + (own ? " own" : "") + (deleted ? " deleted" : ""),
-      dataset: { seq: String(m.seq), ...(m.message_id ? { messageId: String(m.message_id) } : {}) },
-    },
-    h("span", { class: `avatar ${avatarClass(author.id)}`, "aria-hidden": "true" }, (name.trim()[0] || "?").toUpperCase()),
-    h("div", { class: "meta" },
-      h("span", { class: "author" }, name),
-      roleBadge(author),
-      h("time", { datetime: m.ts || "", title: m.ts ? formatFull(m.ts) : "" }, formatTime(m.ts))),
-    h("p", { class: "text" }, deleted ? "message deleted" : String(m.text ?? "")));
-    if (!deleted) li.append(this.renderActions(m, own));
-    return li;
-  }
-
-  renderActions(m, own) {
-    const acts = h("div", { class: "msg-actions" });
-    const canModerate = this.me && (this.me.role === "admin" || this.me.role === "moderator");
-    if (own || canModerate) {
-      const del = h("button", { type: "button", class: "btn btn-small delete", "aria-label": "Delete message" }, "Delete");
-      let armed = null;
-      del.addEventListener("click", () => {
-        if (!armed) { // two steps, no blocking confirm(): click "Delete", then "Really delete?"
-          del.textContent = "Really delete?";
-          del.classList.add("btn-danger", "confirm");
-          armed = setTimeout(() => { armed = null; del.textContent = "Delete"; del.classList.remove("btn-danger", "confirm"); }, 5000);
-          return;
-        }
-        clearTimeout(armed);
-        armed = null;
-        this.deleteMessage(m.seq, del);
-      });
-      acts.append(del);
-    }
-    if (!own) {
-      acts.append(h("button", { type: "button", class: "btn btn-small report", "aria-label": "Report message", onclick: () => this.reportMessage(m) }, "Report"));
-    }
-    return acts;
-  }
+  renderMessage(m) { return renderMessage(this, m); }
 
   markDeleted(seq) {
     const have = this.msgs.get(Number(seq));
@@ -346,10 +351,11 @@ export class RoomView {
   }
 
   async reportMessage(m) {
-    const reason = await this.ctx.openReport(m.text || "");
-    if (!reason) return;
+    const report = await this.ctx.openReport(m.text || "");
+    if (!report) return;
     try {
-      await this.socket.request("report", { room: this.slug, seq: Number(m.seq), reason });
+      // reason stays required by older servers; category is how moderators sort reports.
+      await this.socket.request("report", { room: this.slug, seq: Number(m.seq), category: report.category, reason: report.reason || report.category });
       notify("Thank you. A moderator will review this message.", { key: "report" });
     } catch (err) {
       notify("Your report was not sent: " + explainError(err), { kind: "error", key: "report" });
@@ -380,107 +386,19 @@ export class RoomView {
     }
   }
 
-  // ---------- sending ----------
+  // ---------- sending (sending.js) ----------
 
   submit() {
-    if (this.removed || this.closed) return;
+    if (this.removed || this.closed || this.guard.blocked) return;
     const text = this.els.textarea.value;
     if (!text.trim()) return;
     this.els.textarea.value = "";
     this.autosize();
     this.lastTypingSent = 0;
     this.status("");
-    const entry = { id: uuid(), text, state: "queued", el: null };
-    entry.el = this.renderPending(entry);
-    this.outbox.set(entry.id, entry);
-    this.els.list.append(entry.el);
+    this.outbox.add(text);
     this.scrollToBottom();
-    this.trySend(entry);
     this.els.textarea.focus();
-  }
-
-  renderPending(entry) {
-    const name = this.me?.display_name || "You";
-    return h("li", { class: "message own pending", dataset: { clientMsgId: entry.id } },
-      h("span", { class: `avatar ${avatarClass(this.me?.id)}`, "aria-hidden": "true" }, (name[0] || "?").toUpperCase()),
-      h("div", { class: "meta" },
-        h("span", { class: "author" }, name),
-        roleBadge(this.me),
-        h("span", { class: "status" }, "Sending…")),
-      h("p", { class: "text" }, entry.text));
-  }
-
-  setPendingState(entry, state, label) {
-    entry.state = state;
-    const el = entry.el;
-    el.classList.toggle("pending", state !== "failed");
-    el.classList.toggle("failed", state === "failed");
-    el.querySelector(".status").textContent = label;
-    el.querySelector(".failed-actions")?.remove();
-    if (state === "failed") {
-      el.append(h("div", { class: "failed-actions" },
-        h("button", { type: "button", class: "btn btn-small btn-secondary retry", onclick: () => this.trySend(entry) }, "Try again"),
-        h("button", { type: "button", class: "btn btn-small btn-quiet discard", onclick: () => { this.outbox.delete(entry.id); el.remove(); } }, "Discard")));
-    }
-  }
-
-  async trySend(entry) {
-    if (!this.outbox.has(entry.id) || entry.state === "sending") return;
-    if (!this.joined) { this.setPendingState(entry, "queued", "Waiting for connection…"); return; }
-    this.setPendingState(entry, "sending", "Sending…");
-    try {
-      const reply = await this.socket.request("send", { room: this.slug, text: entry.text, client_msg_id: entry.id });
-      this.confirm(entry, reply);
-    } catch (err) {
-      if (!this.outbox.has(entry.id)) return;
-      switch (err.code) {
-        case "disconnected":
-          this.setPendingState(entry, "queued", "Waiting for connection…"); // re-sent after re-join
-          return;
-        case "timeout":
-          // It may have been stored: resending the same client_msg_id is safe.
-          this.setPendingState(entry, "queued", "Still sending…");
-          setTimeout(() => { if (entry.state === "queued") this.trySend(entry); }, 1500);
-          return;
-        case "not_member":
-          this.setPendingState(entry, "queued", "Rejoining…");
-          if (!entry.rejoined) { entry.rejoined = true; this.join(); return; }
-          break;
-        case "guidelines_required":
-          // The guidelines changed while we were in the room: join again, which shows the
-          // new guidelines; once accepted, the re-join re-sends the queued messages.
-          if (entry.guidelinesRetry) break;
-          entry.guidelinesRetry = true;
-          this.setPendingState(entry, "queued", "Waiting for you to accept the new guidelines…");
-          this.joined = false;
-          this.join();
-          return;
-      }
-      this.setPendingState(entry, "failed", "Not sent");
-      this.status(explainError(err), "error");
-    }
-  }
-
-  confirm(entry, reply) {
-    this.outbox.delete(entry.id);
-    if (reply.seq === undefined || reply.seq === null) {
-      // Accepted but not published (e.g. held for review by the moderation pipeline).
-      entry.state = "held";
-      entry.el.classList.remove("pending");
-      entry.el.classList.add("held");
-      entry.el.querySelector(".status").textContent = reply.held || reply.status === "held" ? "Held for review" : "Sent";
-      return;
-    }
-    entry.el.remove();
-    if (!this.msgs.has(Number(reply.seq))) {
-      const stick = this.nearBottom();
-      this.addMessage({ room: this.slug, seq: reply.seq, message_id: reply.message_id, author: this.me, text: reply.text ?? entry.text, ts: reply.ts || new Date().toISOString(), _local: true });
-      if (stick) this.scrollToBottom();
-    }
-  }
-
-  flushOutbox() {
-    for (const entry of this.outbox.values()) if (entry.state === "queued") this.trySend(entry);
   }
 
   maybeSendTyping() {
@@ -520,12 +438,7 @@ export class RoomView {
       case "message": {
         const stick = this.nearBottom();
         const author = ev.author || {};
-        if (this.me && author.id === this.me.id) {
-          // Our own message may arrive before the ok reply: hide the pending copy.
-          for (const entry of this.outbox.values()) {
-            if (entry.state === "sending" && entry.text === ev.text) { entry.el.hidden = true; break; }
-          }
-        }
+        if (this.me && author.id === this.me.id) this.outbox.ownMessage(ev);
         this.addMessage(ev);
         this.stopTyping(author.id);
         if (stick || (this.me && author.id === this.me.id)) this.scrollToBottom();
@@ -554,70 +467,40 @@ export class RoomView {
         break;
       case "removed":
         this.handleRemoved(ev);
-        break;
+        return; // the panel is gone with the room
     }
+    // The panel learns names and presence from the same stream, and takes review.* events.
+    this.panel?.handleEvent(ev);
   }
 
   handleModeration(ev) {
-    const target = ev.target;
-    const tid = userId(target);
-    const aboutMe = tid ? this.me && tid === this.me.id : ev.action === "mute" || ev.action === "unmute";
-    const who = target && typeof target === "object" ? target.display_name : "A member";
-    const reason = ev.reason ? ` Reason: ${ev.reason}` : "";
-    const room = this.room.name || this.slug;
-    let text;
-    let kind = "warn";
-    switch (ev.action) {
-      case "mute":
-        if (aboutMe) {
-          text = (ev.until ? `You are muted in ${room} until ${formatUntil(ev.until)}.` : `You are muted in ${room}.`) + reason;
-          this.status(text, "error");
-        } else text = `${who} was muted by a moderator.`;
-        break;
-      case "unmute":
-        if (aboutMe) { text = `You can post in ${room} again.`; kind = "info"; this.status(""); }
-        else return;
-        break;
-      case "slow_mode": {
-        const s = Number(ev.seconds ?? ev.slow_mode_s ?? ev.value ?? ev.duration_s ?? 0);
-        this.room.slow_mode_s = s;
-        this.renderHeader();
-        text = s > 0 ? `Slow mode: ${s} s between messages.` : "Slow mode is off.";
-        kind = "info";
-        break;
-      }
-      case "lock":
-      case "unlock": {
-        const locked = ev.action === "unlock" ? false : ev.locked !== undefined ? !!ev.locked : true;
-        this.room.locked = locked;
-        this.renderHeader();
-        text = locked ? `Room locked: no new messages in ${room} for now.` + reason : `${room} is open again.`;
-        kind = locked ? "warn" : "info";
-        break;
-      }
-      case "remove":
-      case "ban":
-        if (aboutMe) return; // a "removed" event follows
-        text = `${who} was ${ev.action === "ban" ? "banned" : "removed"} by a moderator.`;
-        kind = "info";
-        break;
-      default:
-        text = `Moderation in ${room}: ${ev.action}${aboutMe ? " (you)" : ""}.` + reason;
-    }
-    notify(text, { kind, timeout: aboutMe ? 0 : 10000, key: `mod-${this.slug}-${ev.action}-${tid || ""}` });
+    applyModerationEvent(this, ev);
   }
 
   handleRemoved(ev) {
     this.removed = true;
     this.joined = false;
-    for (const entry of this.outbox.values()) this.setPendingState(entry, "failed", "Not sent");
     this.outbox.clear();
     const room = this.room.name || this.slug;
     const text = ev.banned
       ? `You were banned from ${room}` + (ev.reason ? `: ${ev.reason}` : ".")
       : `You were removed from this room: ${ev.reason || "no reason given"}`;
-    this.closeComposer(text);
     notify(text, { kind: "error", timeout: 0, key: "removed-" + this.slug });
+    this.showGone({ banned: !!ev.banned, reason: ev.reason });
     this.ctx.onRemoved?.(this.slug, ev);
+  }
+
+  /** Replace the conversation with why the member is out of the room and where to go. */
+  showGone(why) {
+    for (const t of this.typers.values()) clearTimeout(t.timer);
+    this.guard.close();
+    this.panel?.destroy();
+    this.panel = null;
+    const e = this.els;
+    e.presence.hidden = e.modToggle.hidden = true;
+    const card = renderGone({ roomName: this.room.name || this.slug, ...why },
+      { onBack: () => this.ctx.onBack(), onRejoin: this.ctx.onRejoin ? () => this.ctx.onRejoin(this.slug) : null });
+    e.body.replaceChildren(card);
+    card.querySelector("h2").focus();
   }
 }
