@@ -265,11 +265,16 @@ func TestBrowserRoomAgainstFakeServer(t *testing.T) {
 	waitFor("seq order", `[...document.querySelectorAll(".message[data-seq]")].map(e => e.dataset.seq).join(",") === "1,2,3,4,5"`)
 
 	f.push <- `{"type":"moderation","room":"t1d","action":"mute","target":{"id":"u1","display_name":"Maple"},"until":"2030-01-01T10:00:00Z","reason":"cool down"}`
-	waitFor("mute notice", `document.querySelector("#notices").textContent.includes("You are muted")`)
+	waitFor("mute banner", `document.querySelector("#room-view .room-banner").textContent.includes("A moderator has muted you until") &&
+		document.querySelector("#room-view .room-banner").textContent.includes("Reason: cool down") &&
+		document.querySelector("#composer textarea").disabled && document.querySelector("#send").disabled`)
 	f.push <- `{"type":"message_deleted","room":"t1d","seq":3,"by":"moderator"}`
 	waitFor("deleted", `document.querySelector('.message[data-seq="3"] .text').textContent === "message deleted"`)
 	f.push <- `{"type":"removed","room":"t1d","reason":"spam","banned":false}`
 	waitFor("removed notice", `document.querySelector("#notices").textContent.includes("You were removed from this room: spam")`)
+	waitFor("removed explanation", `(() => { const g = document.querySelector("#room-view .room-gone");
+		return g && g.textContent.includes("A moderator removed you from Type 1 Diabetes") && g.textContent.includes("Reason given: spam") &&
+			!document.querySelector("#composer"); })()`)
 
 	// A dropped connection (no reconnect event) shows the banner and recovers too.
 	f.push <- "close"
