@@ -152,3 +152,72 @@ type Room struct {
 	Locked            bool   `json:"locked"`
 	Sponsor           string `json:"sponsor"`
 }
+
+// HeldPost is a post kept back for review, as moderators see it in `review.held` and in the
+// review queue.
+type HeldPost struct {
+	ID     string `json:"id"`
+	Author User   `json:"author"`
+	Text   string `json:"text"`
+	Reason string `json:"reason"`
+	RuleID string `json:"rule_id,omitempty"`
+	TS     string `json:"ts"`
+}
+
+// ReportItem is a member's report as moderators see it. Author is the reported message's
+// author; the reporter is deliberately absent so it can never leak to anyone.
+type ReportItem struct {
+	ID       string `json:"id"`
+	Seq      int64  `json:"seq"`
+	Category string `json:"category"`
+	Reason   string `json:"reason"`
+	Snapshot string `json:"snapshot"`
+	Author   User   `json:"author"`
+	TS       string `json:"ts"`
+}
+
+// ReviewHeld tells a room's moderators a post awaits review.
+type ReviewHeld struct {
+	Type string   `json:"type"` // "review.held"
+	Room string   `json:"room"`
+	Held HeldPost `json:"held"`
+}
+
+// ReviewReport tells a room's moderators a member reported a message.
+type ReviewReport struct {
+	Type   string     `json:"type"` // "review.report"
+	Room   string     `json:"room"`
+	Report ReportItem `json:"report"`
+}
+
+// ReviewAlert tells a room's moderators a published post matched an alert rule.
+type ReviewAlert struct {
+	Type   string `json:"type"` // "review.alert"
+	Room   string `json:"room"`
+	Seq    int64  `json:"seq"`
+	Author User   `json:"author"`
+	RuleID string `json:"rule_id"`
+	Reason string `json:"reason"`
+}
+
+// ReviewResolved tells a room's moderators an item left the queue, so every queue stays in
+// step with the others.
+type ReviewResolved struct {
+	Type     string `json:"type"` // "review.resolved"
+	Room     string `json:"room"`
+	Kind     string `json:"kind"` // "held" or "report"
+	ID       string `json:"id"`
+	Decision string `json:"decision"` // approved, rejected, dismissed, actioned
+	By       User   `json:"by"`
+}
+
+// Rule is a room keyword rule as the rules API serves it.
+type Rule struct {
+	ID        string `json:"id"`
+	Kind      string `json:"kind"`
+	Pattern   string `json:"pattern"`
+	Action    string `json:"action"`
+	Reason    string `json:"reason"`
+	CreatedBy string `json:"created_by"`
+	CreatedAt string `json:"created_at"`
+}
