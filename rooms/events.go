@@ -17,6 +17,8 @@ const (
 	KindRemove     = "remove"    // control: User is out of Room (Data: protocol.Removed)
 	KindMember     = "member"    // control: User's standing in Room changed; reload it
 	KindToUser     = "to_user"   // Data: a client event for User's connections in Room only
+	KindModerators = "mods"      // Data: a client event for the room's moderators only (review queue)
+	KindRules      = "rules"     // control: Room's keyword rules changed; recompile them
 )
 
 // Event is what travels on the broker. Data holds the client-facing event, encoded once by

@@ -21,7 +21,7 @@ type Member struct {
 	User store.User
 	Wire protocol.User // public form, computed once
 
-	mu         sync.Mutex // guards ms, refs, lastPost, lastTyping, recent
+	mu         sync.Mutex // guards ms, refs, lastPost, lastTyping, recent, held, texts
 	ms         store.Membership
 	refs       int
 	limiter    *rate.Limiter
@@ -29,6 +29,10 @@ type Member struct {
 	lastTyping time.Time
 	recent     [16]sentID // ring of this member's latest client_msg_ids on this node
 	recentNext int
+	held       [8]heldID // ring of this member's latest held posts on this node
+	heldNext   int
+	texts      [spamMemory]textSeen // ring of this member's latest post fingerprints
+	textsNext  int
 }
 
 type sentID struct {

@@ -246,3 +246,25 @@ func (s *Service) Audit(ctx context.Context, actor store.User, slug string, befo
 	}
 	return entries, nil
 }
+
+// patchDetail records in the audit entry exactly which settings a patch set, and to what.
+func patchDetail(slug string, p store.RoomPatch) string {
+	d := map[string]any{"room": slug}
+	if p.Name != nil {
+		d["name"] = *p.Name
+	}
+	if p.Guidelines != nil {
+		d["guidelines"] = *p.Guidelines
+	}
+	if p.SlowModeS != nil {
+		d["slow_mode_s"] = *p.SlowModeS
+	}
+	if p.Locked != nil {
+		d["locked"] = *p.Locked
+	}
+	if p.Sponsor != nil {
+		d["sponsor"] = *p.Sponsor
+	}
+	b, _ := json.Marshal(d)
+	return string(b)
+}

@@ -1,9 +1,11 @@
 package rooms
 
 import (
+	"context"
 	"time"
 
 	"github.com/havenhealth/haven/protocol"
+	"github.com/havenhealth/haven/store"
 )
 
 // Verdict is what one moderation step decides about a post.
@@ -12,6 +14,7 @@ type Verdict int
 const (
 	Allow  Verdict = iota
 	Reject         // refuse it; the sender sees the step's error
+	Hold           // keep it out of the room until a moderator decides; the step sets Draft.Rule
 )
 
 // Draft is a post on its way through the pipeline, before it is stored.
@@ -19,10 +22,19 @@ type Draft struct {
 	Member *Member
 	Text   string
 	Now    time.Time
+
+	// Rule is the keyword rule behind a Hold, or the alert rule a published post matched.
+	Rule *store.Rule
+
+	// ctx bounds what steps read from the store (the room's rules, on first use).
+	ctx context.Context
+	// fingerprint identifies the text for the duplicate-spam check, once computed.
+	fingerprint uint64
 }
 
-// Step is one inline moderation check. It returns Allow, or Reject with the reason the
-// sender sees. Steps run in order; the first that does not allow decides.
+// Step is one inline moderation check. It returns Allow; Reject with the reason the sender
+// sees; or Hold, with the reason in the error's message. Steps run in order; the first that
+// does not allow decides.
 type Step interface {
 	Name() string
 	Check(d *Draft) (Verdict, *protocol.Error)
@@ -37,8 +49,9 @@ type StepFunc struct {
 func (f StepFunc) Name() string                              { return f.StepName }
 func (f StepFunc) Check(d *Draft) (Verdict, *protocol.Error) { return f.Fn(d) }
 
-// standardSteps are the room rules every post passes: ban, lock, mute, slow mode, rate.
-func standardSteps() []Step {
+// standardSteps are the checks every post passes, in the order PROTOCOL.md gives: ban,
+// guidelines, lock, mute, slow mode, rate, duplicate spam, then the room's keyword rules.
+func (s *Service) standardSteps() []Step {
 	return []Step{
 		StepFunc{"ban", func(d *Draft) (Verdict, *protocol.Error) {
 			if d.Member.Membership().Banned {
@@ -93,5 +106,7 @@ func standardSteps() []Step {
 			}
 			return Allow, nil
 		}},
+		StepFunc{"spam", spamStep},
+		StepFunc{"rules", s.rulesStep},
 	}
 }

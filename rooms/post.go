@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -30,9 +31,16 @@ func (s *Service) Post(ctx context.Context, m *Member, text, clientMsgID string)
 	if msg, ok := m.recentSend(clientMsgID); ok {
 		return msg, nil
 	}
-	d := &Draft{Member: m, Text: text, Now: s.cfg.Now()}
+	if id, ok := m.recentHeld(clientMsgID); ok {
+		return s.heldAgain(ctx, m, id)
+	}
+	d := &Draft{ctx: ctx, Member: m, Text: text, Now: s.cfg.Now()}
 	for _, step := range s.pipeline {
-		if v, perr := step.Check(d); v != Allow {
+		switch v, perr := step.Check(d); v {
+		case Allow:
+		case Hold:
+			return s.hold(ctx, d, clientMsgID, perr.Message)
+		default:
 			return store.Message{}, perr
 		}
 	}
@@ -53,7 +61,12 @@ func (s *Service) Post(ctx context.Context, m *Member, text, clientMsgID string)
 	if dup {
 		return msg, nil
 	}
+	m.noteText(d.fingerprint, d.Now)
 	s.publishMessage(ctx, m.Room.Slug, msg)
+	if d.Rule != nil && d.Rule.Action == store.RuleAlert {
+		s.toModerators(ctx, m.Room.Slug, protocol.ReviewAlert{Type: "review.alert", Room: m.Room.Slug,
+			Seq: msg.Seq, Author: m.Wire, RuleID: d.Rule.ID, Reason: ruleReason(*d.Rule)})
+	}
 	return msg, nil
 }
 
@@ -175,18 +188,46 @@ func (s *Service) Delete(ctx context.Context, m *Member, seq int64) error {
 	if msg.Deleted() {
 		return nil
 	}
-	if _, err := s.st.DeleteMessage(cctx, info.ID, seq, by, s.cfg.Now()); err != nil {
-		return storeErr(fmt.Errorf("delete seq %d in room %s: %w", seq, m.Room.Slug, err), "message")
+	if by == "author" {
+		if _, err := s.st.DeleteMessage(cctx, info.ID, seq, by, s.cfg.Now()); err != nil {
+			return storeErr(fmt.Errorf("delete seq %d in room %s: %w", seq, m.Room.Slug, err), "message")
+		}
+	} else {
+		// A moderator hiding someone's words is a moderation act: audited with its effect.
+		detail, _ := json.Marshal(map[string]any{"room": m.Room.Slug, "seq": seq})
+		_, err := s.st.ApplyModeration(cctx, store.ModerationChange{
+			Audit: store.AuditEntry{RoomID: info.ID, ActorID: m.User.ID, TargetID: msg.Author.ID,
+				Action: "delete", Detail: string(detail), At: s.cfg.Now()},
+			DeleteSeq: seq, DeleteBy: by,
+		})
+		if err != nil {
+			return storeErr(fmt.Errorf("moderator delete seq %d in room %s: %w", seq, m.Room.Slug, err), "message")
+		}
+		metricModeration.WithLabelValues("delete").Inc()
 	}
 	s.PublishEphemeral(ctx, m.Room.Slug, protocol.MessageDeleted{Type: "message_deleted", Room: m.Room.Slug, Seq: seq, By: by})
 	return nil
 }
 
-// Report records a member's report with a snapshot of the message as it is now.
+// Report records a member's report, category "other", with a snapshot of the message as
+// it is now.
 func (s *Service) Report(ctx context.Context, m *Member, seq int64, reason string) (store.Report, error) {
+	return s.ReportMessage(ctx, m, seq, "", reason)
+}
+
+// ReportMessage records a member's report in a category (store.ReportCategories; ""
+// means "other") with a snapshot of the message as it is now, and puts it in front of the
+// room's moderators at once. The reporter is named to no one.
+func (s *Service) ReportMessage(ctx context.Context, m *Member, seq int64, category, reason string) (store.Report, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || utf8.RuneCountInString(reason) > 500 {
 		return store.Report{}, protocol.Errorf(protocol.CodeBadRequest, "reason must be 1-500 characters")
+	}
+	if category == "" {
+		category = "other"
+	}
+	if !slices.Contains(store.ReportCategories, category) {
+		return store.Report{}, protocol.Errorf(protocol.CodeBadRequest, "category must be one of %s", strings.Join(store.ReportCategories, ", "))
 	}
 	info := m.Room.Info()
 	cctx, cancel := s.ctx(ctx)
@@ -199,12 +240,14 @@ func (s *Service) Report(ctx context.Context, m *Member, seq int64, reason strin
 		return store.Report{}, storeErr(fmt.Errorf("report in room %s: %w", m.Room.Slug, err), "message")
 	}
 	r, err := s.st.CreateReport(cctx, store.Report{
-		ID: ids.New("rp_"), RoomID: info.ID, Seq: seq, ReporterID: m.User.ID,
+		ID: ids.New("rp_"), RoomID: info.ID, Seq: seq, ReporterID: m.User.ID, Category: category,
 		Reason: reason, Snapshot: msg.Text, CreatedAt: s.cfg.Now(),
 	})
 	if err != nil {
 		return store.Report{}, storeErr(fmt.Errorf("report seq %d in room %s: %w", seq, m.Room.Slug, err), "report")
 	}
+	s.toModerators(ctx, m.Room.Slug, protocol.ReviewReport{Type: "review.report", Room: m.Room.Slug,
+		Report: WireReport(r, publicAuthor(msg.Author))})
 	return r, nil
 }
 

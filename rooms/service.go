@@ -5,6 +5,7 @@ package rooms
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -75,7 +76,9 @@ type Service struct {
 // New returns a service over st that publishes through br.
 func New(st store.Store, br broker.Broker, cfg Config) *Service {
 	cfg.defaults()
-	return &Service{cfg: cfg, st: st, br: br, pipeline: standardSteps(), rooms: make(map[string]*Room)}
+	s := &Service{cfg: cfg, st: st, br: br, rooms: make(map[string]*Room)}
+	s.pipeline = s.standardSteps()
+	return s
 }
 
 // Room is one room's cached state on this node.
@@ -85,6 +88,8 @@ type Room struct {
 	mu      sync.RWMutex       // guards info, members
 	info    store.Room         // settings as last loaded from the store
 	members map[string]*Member // user id → member connected on this node
+
+	rules ruleCache // the room's keyword rules, compiled; loaded on the first post
 }
 
 // Info returns a copy of the room's settings.
@@ -159,6 +164,8 @@ func (s *Service) Reload(ctx context.Context, slug string) error {
 	r.mu.Lock()
 	r.info = info
 	r.mu.Unlock()
+	// A reload may follow a broker outage, during which a rules event may have been lost.
+	r.rules.invalidate()
 	if s.cfg.OnRoomChange != nil {
 		s.cfg.OnRoomChange(info)
 	}
@@ -183,6 +190,8 @@ func (s *Service) HandleControl(ctx context.Context, e Event) {
 		if err := s.Reload(ctx, e.Room); err != nil {
 			s.cfg.Logger.Warn("reload room after control event", "room", e.Room, "err", err)
 		}
+	case KindRules:
+		s.invalidateRules(e.Room)
 	case KindMember:
 		if s.applyMemberState(e.Room, e.User, e.Data) {
 			return // the event carried the new state: no store round trip
@@ -294,11 +303,23 @@ func (s *Service) Update(ctx context.Context, actor store.User, slug string, p s
 	if p.SlowModeS != nil && (*p.SlowModeS < 0 || *p.SlowModeS > 21600) {
 		return store.Room{}, protocol.Errorf(protocol.CodeBadRequest, "slow_mode_s must be 0-21600")
 	}
+	if p == (store.RoomPatch{}) {
+		return room.Info(), nil // nothing to change, nothing to audit
+	}
 	cctx, cancel := s.ctx(ctx)
 	defer cancel()
-	updated, err := s.st.UpdateRoom(cctx, slug, p)
+	_, err = s.st.ApplyModeration(cctx, store.ModerationChange{
+		Audit: store.AuditEntry{RoomID: room.Info().ID, ActorID: actor.ID, Action: "room_update",
+			Detail: patchDetail(slug, p), At: s.cfg.Now()},
+		Room: &p,
+	})
 	if err != nil {
 		return store.Room{}, storeErr(fmt.Errorf("update room %s: %w", slug, err), "room")
+	}
+	metricModeration.WithLabelValues("room_update").Inc()
+	updated, err := s.st.RoomBySlug(cctx, slug)
+	if err != nil {
+		return store.Room{}, storeErr(fmt.Errorf("reload room %s after update: %w", slug, err), "room")
 	}
 	room.mu.Lock()
 	room.info = updated
@@ -341,9 +362,20 @@ func (s *Service) SetRoomRole(ctx context.Context, actor store.User, slug, userI
 	if _, err := s.st.UserByID(cctx, userID); err != nil {
 		return store.Membership{}, storeErr(fmt.Errorf("set room role: %w", err), "user")
 	}
-	m, err := s.st.SetRoomRole(cctx, room.Info().ID, userID, role, s.cfg.Now())
+	info := room.Info()
+	detail, _ := json.Marshal(map[string]any{"room": slug, "role": role})
+	_, err = s.st.ApplyModeration(cctx, store.ModerationChange{
+		Audit: store.AuditEntry{RoomID: info.ID, ActorID: actor.ID, TargetID: userID, Action: "room_role",
+			Detail: string(detail), At: s.cfg.Now()},
+		RoomRole: &role,
+	})
 	if err != nil {
 		return store.Membership{}, storeErr(fmt.Errorf("set room role %s in %s: %w", userID, slug, err), "membership")
+	}
+	metricModeration.WithLabelValues("room_role").Inc()
+	m, err := s.st.Membership(cctx, info.ID, userID)
+	if err != nil {
+		return store.Membership{}, storeErr(fmt.Errorf("read room role %s in %s: %w", userID, slug, err), "membership")
 	}
 	s.publishControl(ctx, Event{Kind: KindMember, Room: slug, User: userID})
 	return m, nil
