@@ -262,7 +262,7 @@ func (c *conn) report(ctx context.Context, s *sub, cmd protocol.Command) {
 		c.fail(cmd.ID, protocol.Errorf(protocol.CodeBadRequest, "report needs the message's seq"))
 		return
 	}
-	r, err := c.h.rooms.Report(ctx, s.m, cmd.Seq, cmd.Reason)
+	r, err := c.h.rooms.ReportMessage(ctx, s.m, cmd.Seq, cmd.Category, cmd.Reason)
 	if err != nil {
 		c.fail(cmd.ID, err)
 		return

@@ -231,13 +231,17 @@ func (h *Hub) HandleMessage(channel string, payload []byte) {
 		if lr := h.ix.get(e.Room); lr != nil {
 			lr.toUser(e.User, e.Data)
 		}
+	case rooms.KindModerators:
+		if lr := h.ix.get(e.Room); lr != nil {
+			lr.toModerators(e.Data)
+		}
 	case rooms.KindRemove:
 		h.removeUser(e.Room, e.User, e.Data)
 	case rooms.KindRevoke:
 		for _, c := range h.snapshot(e.Session) {
 			go c.close(websocket.StatusPolicyViolation, "session revoked")
 		}
-	case rooms.KindRoomUpdate, rooms.KindMember:
+	case rooms.KindRoomUpdate, rooms.KindMember, rooms.KindRules:
 		go h.rooms.HandleControl(context.Background(), e)
 	}
 }
