@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -105,12 +106,24 @@ func (s *Service) SetRole(ctx context.Context, actor store.User, userID, role st
 			return store.User{}, protocol.Errorf(protocol.CodeConflict, "cannot demote the last admin")
 		}
 	}
-	u, err := s.st.SetUserRole(ctx, userID, role, role == store.RoleClinician)
+	// A global role change is a moderation act like any other: it goes into the audit log
+	// (with no room) in the same transaction as the change itself.
+	verified := role == store.RoleClinician
+	detail, _ := json.Marshal(map[string]any{"role": role, "verified": verified, "previous_role": target.Role})
+	_, err = s.st.ApplyModeration(ctx, store.ModerationChange{
+		Audit: store.AuditEntry{ActorID: actor.ID, TargetID: userID, Action: "user_role",
+			Detail: string(detail), At: s.cfg.Now()},
+		UserRole: &role, Verified: &verified,
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return store.User{}, protocol.Errorf(protocol.CodeNotFound, "no such user")
 	}
 	if err != nil {
 		return store.User{}, storeErr("set role "+userID, err)
+	}
+	u, err := s.st.UserByID(ctx, userID)
+	if err != nil {
+		return store.User{}, storeErr("set role: reread user "+userID, err)
 	}
 	slog.InfoContext(ctx, "role changed", "actor", actor.ID, "user", u.ID, "role", u.Role, "verified", u.Verified)
 	return u, nil

@@ -22,6 +22,7 @@ type fakeStore struct {
 	hashes   map[string]string // user id → password hash
 	sessions map[string]store.Session
 	revoked  map[string]bool
+	audit    []store.AuditEntry
 }
 
 var _ store.Store = (*fakeStore)(nil)
@@ -105,6 +106,32 @@ func (f *fakeStore) SetUserRole(_ context.Context, id, role string, verified boo
 	u.Role, u.Verified = role, verified
 	f.users[id] = u
 	return u, nil
+}
+
+// ApplyModeration supports what accounts uses it for: global role changes. The audit
+// entries are kept so tests can check them.
+func (f *fakeStore) ApplyModeration(_ context.Context, ch store.ModerationChange) (store.AuditEntry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.check(); err != nil {
+		return store.AuditEntry{}, err
+	}
+	if ch.UserRole == nil || ch.Audit.RoomID != "" {
+		panic("fake: ApplyModeration supports global role changes only")
+	}
+	u, ok := f.users[ch.Audit.TargetID]
+	if !ok {
+		return store.AuditEntry{}, fmt.Errorf("fake: user %s: %w", ch.Audit.TargetID, store.ErrNotFound)
+	}
+	u.Role = *ch.UserRole
+	if ch.Verified != nil {
+		u.Verified = *ch.Verified
+	}
+	f.users[u.ID] = u
+	e := ch.Audit
+	e.ID = int64(len(f.audit) + 1)
+	f.audit = append(f.audit, e)
+	return e, nil
 }
 
 func (f *fakeStore) CountUsersWithRole(_ context.Context, role string) (int, error) {

@@ -285,6 +285,13 @@ func TestSetRole(t *testing.T) {
 	if err != nil || u.Role != store.RoleModerator || u.Verified {
 		t.Fatalf("moderator: %+v %v", u, err)
 	}
+	// Each change is audited, deployment-wide (no room), naming who did it to whom.
+	if n := len(h.st.audit); n != 2 {
+		t.Fatalf("audit entries: %d, want 2", n)
+	}
+	if e := h.st.audit[1]; e.Action != "user_role" || e.RoomID != "" || e.ActorID != admin.ID || e.TargetID != member.ID {
+		t.Fatalf("audit entry: %+v", e)
+	}
 	_, err = h.svc.SetRole(ctx, admin, member.ID, "overlord")
 	wantCode(t, err, protocol.CodeBadRequest)
 	_, err = h.svc.SetRole(ctx, admin, "u_missing", store.RoleMember)
