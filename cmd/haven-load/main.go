@@ -1,11 +1,15 @@
-// Command haven-load puts a Haven node under load the way clients do, over PROTOCOL v1:
-// it signs members up (or reuses their tokens), opens many WebSocket connections to one
-// node (loopback unless -allow-remote), runs one bounded scenario and prints a table, or
-// JSON with -json. Scenarios: idle (server RSS per connection), broadcast (fan-out rate,
-// latency and losses in one big room), rooms (many small rooms, everyone chatting),
-// join-storm (everyone connecting and joining at once) and moderation (not yet).
+// Command haven-load puts Haven under load the way clients do, over PROTOCOL v1: it signs
+// members up (or reuses their tokens), opens many WebSocket connections to one node or
+// spreads them over several (-url a,b; loopback unless -allow-remote), runs one bounded
+// scenario and prints a table, or JSON with -json. Scenarios: idle (server RSS per
+// connection), broadcast (fan-out rate, latency and losses in one big room), rooms (many
+// small rooms, everyone chatting), join-storm (everyone connecting and joining at once) and
+// moderation (how long a mute and a removal by a moderator on the first node take to be in
+// effect for a member on another node, under background chat).
 //
 //	haven-load -scenario broadcast -n 1000 -rate 50,100,200 -duration 10s -save-tokens /tmp/tok
+//	haven-load -scenario moderation -url http://127.0.0.1:18091,http://127.0.0.1:18092 \
+//		-n 100 -rate 20 -count 500 -duration 2m -admin-email admin@load.example.org -admin-password admin-password-1
 //
 // The logic lives in internal/load so tests can run it in-process.
 package main

@@ -272,3 +272,55 @@ func (r *runner) loadRooms(ctx context.Context, n int, memberToken string) ([]st
 	}
 	return slugs, nil
 }
+
+// userIDs returns each token's user id (GET /api/me), SignupConc requests at a time.
+func (r *runner) userIDs(ctx context.Context, tokens []string) ([]string, error) {
+	ids := make([]string, len(tokens))
+	errs := make([]error, len(tokens))
+	sem := make(chan struct{}, r.o.SignupConc)
+	var wg sync.WaitGroup
+	for i, tok := range tokens {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			var out struct {
+				User struct {
+					ID string `json:"id"`
+				} `json:"user"`
+			}
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			if err := doJSON(cctx, r.hc, http.MethodGet, r.o.URL+"/api/me", tok, nil, &out); err != nil {
+				errs[i] = err
+				return
+			}
+			if out.User.ID == "" {
+				errs[i] = errors.New("GET /api/me: reply carries no user id")
+			}
+			ids[i] = out.User.ID
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("member %d: %w", i, err)
+		}
+	}
+	return ids, nil
+}
+
+// moderatedRoom creates a fresh public chat room, slug, and makes the user modID its
+// moderator, with the admin's token.
+func (r *runner) moderatedRoom(ctx context.Context, admin, slug, modID string) error {
+	in := map[string]string{"slug": slug, "name": "Load moderation " + r.id, "condition": "Load testing",
+		"kind": "chat", "visibility": "public"}
+	if err := doJSON(ctx, r.hc, http.MethodPost, r.o.URL+"/api/rooms", admin, in, nil); err != nil {
+		return fmt.Errorf("create room %s: %w", slug, err)
+	}
+	if err := doJSON(ctx, r.hc, http.MethodPut, r.o.URL+"/api/rooms/"+slug+"/roles/"+modID, admin,
+		map[string]string{"role": "moderator"}, nil); err != nil {
+		return fmt.Errorf("make the moderator a moderator of %s: %w", slug, err)
+	}
+	return nil
+}

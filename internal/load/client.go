@@ -34,8 +34,10 @@ type conn struct {
 	idx int
 	ws  *websocket.Conn
 
-	// onMessage sees every message event; set before the first command.
+	// onMessage sees every message event, onEvent every other event (moderation, removed,
+	// presence, …); both are fixed at dial.
 	onMessage func(c *conn, f *fields, now int64)
+	onEvent   func(c *conn, f *fields, now int64)
 
 	nextID  atomic.Int64
 	mu      sync.Mutex // guards pending, err
@@ -57,12 +59,18 @@ func newHTTPClient(maxIdle int) *http.Client {
 	}}
 }
 
+// handlers are a connection's event callbacks; they run on its reader goroutine.
+type handlers struct {
+	onMessage func(*conn, *fields, int64) // message events
+	onEvent   func(*conn, *fields, int64) // every other event except reconnect
+}
+
 // dial opens /ws with a bearer token and starts the reader.
-func dial(ctx context.Context, hc *http.Client, base, token string, idx int, onMessage func(*conn, *fields, int64)) (*conn, error) {
-	h := http.Header{}
-	h.Set("Authorization", "Bearer "+token)
+func dial(ctx context.Context, hc *http.Client, base, token string, idx int, h handlers) (*conn, error) {
+	hdr := http.Header{}
+	hdr.Set("Authorization", "Bearer "+token)
 	ws, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws",
-		&websocket.DialOptions{HTTPClient: hc, HTTPHeader: h, Subprotocols: []string{"haven.v1"}})
+		&websocket.DialOptions{HTTPClient: hc, HTTPHeader: hdr, Subprotocols: []string{"haven.v1"}})
 	if err != nil {
 		if resp != nil {
 			return nil, fmt.Errorf("dial /ws: status %d: %w", resp.StatusCode, err)
@@ -70,7 +78,7 @@ func dial(ctx context.Context, hc *http.Client, base, token string, idx int, onM
 		return nil, fmt.Errorf("dial /ws: %w", err)
 	}
 	ws.SetReadLimit(16 << 20)
-	c := &conn{idx: idx, ws: ws, onMessage: onMessage, pending: make(map[string]func(reply)), done: make(chan struct{})}
+	c := &conn{idx: idx, ws: ws, onMessage: h.onMessage, onEvent: h.onEvent, pending: make(map[string]func(reply)), done: make(chan struct{})}
 	go c.readLoop()
 	return c, nil
 }
@@ -116,6 +124,10 @@ func (c *conn) readLoop() {
 				c.answer(&f)
 			case "reconnect":
 				reconnects.Add(1)
+			default:
+				if c.onEvent != nil {
+					c.onEvent(c, &f, now)
+				}
 			}
 		}
 		if buf.Cap() <= 256<<10 { // do not keep a rare huge join reply around

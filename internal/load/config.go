@@ -1,6 +1,6 @@
 // Package load is haven-load: a PROTOCOL v1 load generator. It signs up (or reuses) members,
-// opens many WebSocket connections to one Haven node, runs a bounded scenario and reports
-// what it measured. cmd/haven-load is its command line; tests call Run directly.
+// opens many WebSocket connections to one Haven node (or spreads them over several), runs a
+// bounded scenario and reports what it measured. cmd/haven-load is its command line; tests call Run directly.
 package load
 
 import (
@@ -21,7 +21,8 @@ const MaxDuration = 10 * time.Minute
 
 // options are the parsed flags.
 type options struct {
-	URL         string
+	URL         string   // the first node: sign-up, admin calls, /metrics
+	URLs        []string // every node in -url, in order
 	AllowRemote bool
 	Scenario    string
 	N           int
@@ -45,6 +46,8 @@ type options struct {
 	Settle      time.Duration
 	Password    string
 	Quiet       bool
+	Count       int           // moderation: cycles; 0 = until -duration
+	Timeout     time.Duration // moderation: how long one effect may take before it counts as failed
 }
 
 var scenarios = []string{"idle", "broadcast", "rooms", "join-storm", "moderation"}
@@ -53,15 +56,17 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("haven-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.URL, "url", "http://127.0.0.1:8080", "Haven node to load (http:// or https://)")
+	fs.StringVar(&o.URL, "url", "http://127.0.0.1:8080", "Haven node to load (http:// or https://), or several separated by commas: members are spread over them round robin (moderation: the moderator is on the first, the targets on the others)")
 	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "allow a non-loopback -url")
 	fs.StringVar(&o.Scenario, "scenario", "", "one of "+strings.Join(scenarios, ", "))
 	fs.IntVar(&o.N, "n", 100, "members (connections)")
 	fs.IntVar(&o.Rooms, "rooms", 10, "rooms for the rooms scenario (members are spread evenly)")
 	fs.IntVar(&o.Senders, "senders", 0, "sending members for broadcast; 0 = as many as the top rate needs at -sender-rate each")
 	fs.Float64Var(&o.SenderRate, "sender-rate", 1.5, "messages/s one member sends at most (the server limits a member to 2/s, burst 10, by default)")
-	rate := fs.String("rate", "", "messages/s in total, or a step list like 100,200,400 (default: broadcast 20, rooms n/5)")
-	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each rate step (idle: how long to hold); at most 10m in total")
+	rate := fs.String("rate", "", "messages/s in total, or a step list like 100,200,400 (default: broadcast 20, rooms n/5; moderation: one rate of background chat, default n/10)")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each rate step (idle: how long to hold; moderation: how long to keep acting); at most 10m in total")
+	fs.IntVar(&o.Count, "count", 0, "moderation: stop after this many mute/unmute/remove/rejoin cycles (0 = run for -duration)")
+	fs.DurationVar(&o.Timeout, "effect-timeout", 5*time.Second, "moderation: how long an action may take to be in effect before it counts as failed")
 	fs.IntVar(&o.Size, "size", 200, "message text bytes")
 	fs.BoolVar(&o.JSON, "json", false, "print machine-readable results (JSON) instead of a table")
 	fs.IntVar(&o.PID, "pid", 0, "server process id, to read its RSS from /proc/PID/status (default: /metrics process_resident_memory_bytes)")
@@ -70,7 +75,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.Room, "room", "type-1-diabetes", "room for idle, broadcast and join-storm")
 	fs.IntVar(&o.Concurrency, "concurrency", 0, "connections dialled at once while setting up; 0 = 200 (join-storm: all at once)")
 	fs.IntVar(&o.SignupConc, "signup-concurrency", 8, "sign-ups in flight at once")
-	fs.StringVar(&o.AdminEmail, "admin-email", "", "admin account that creates the rooms scenario's rooms")
+	fs.StringVar(&o.AdminEmail, "admin-email", "", "admin account that creates the rooms scenario's rooms and the moderation scenario's room and moderator")
 	fs.StringVar(&o.AdminPass, "admin-password", "", "password of -admin-email")
 	fs.StringVar(&o.AdminToken, "admin-token", "", "admin bearer token (instead of -admin-email/-admin-password)")
 	fs.DurationVar(&o.Drain, "drain", 5*time.Second, "how long to wait after the last send for deliveries to arrive")
@@ -97,13 +102,13 @@ func (o *options) validate(rate string) error {
 	if !known {
 		return fmt.Errorf("-scenario must be one of %s", strings.Join(scenarios, ", "))
 	}
-	u, err := url.Parse(o.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("-url %q: want http://host:port or https://host:port", o.URL)
+	urls, err := parseURLs(o.URL, o.AllowRemote)
+	if err != nil {
+		return err
 	}
-	o.URL = strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/")
-	if !o.AllowRemote && !isLoopback(u.Hostname()) {
-		return fmt.Errorf("-url host %q is not loopback; pass -allow-remote to load another machine", u.Hostname())
+	o.URLs, o.URL = urls, urls[0]
+	if len(urls) > 1 && o.Scenario == "idle" {
+		return errors.New("-scenario idle measures one node's memory: give one -url")
 	}
 	if o.N < 1 || o.N > 1_000_000 {
 		return fmt.Errorf("-n must be 1 to 1000000")
@@ -126,12 +131,20 @@ func (o *options) validate(rate string) error {
 	if o.Scenario == "rooms" && (o.Rooms < 1 || o.Rooms > o.N) {
 		return fmt.Errorf("-rooms must be 1 to -n")
 	}
+	if o.Count < 0 {
+		return fmt.Errorf("-count must be 0 or more")
+	}
+	if o.Timeout <= 0 || o.Timeout > time.Minute {
+		return fmt.Errorf("-effect-timeout must be more than 0 and at most 1m")
+	}
 	if rate == "" {
 		switch o.Scenario {
 		case "broadcast":
 			rate = "20"
 		case "rooms":
 			rate = strconv.FormatFloat(math.Max(1, float64(o.N)/5), 'f', -1, 64)
+		case "moderation":
+			rate = strconv.FormatFloat(math.Max(1, float64(o.N)/10), 'f', -1, 64)
 		}
 	}
 	if rate != "" {
@@ -149,7 +162,38 @@ func (o *options) validate(rate string) error {
 	if (o.AdminEmail == "") != (o.AdminPass == "") {
 		return errors.New("-admin-email and -admin-password go together")
 	}
+	if o.Scenario == "moderation" {
+		if len(o.Rates) != 1 {
+			return errors.New("-scenario moderation takes one -rate (background chat, messages/s in total)")
+		}
+		if per := o.Rates[0] / float64(o.N); per > o.SenderRate {
+			return fmt.Errorf("-rate %g over %d members is %.2f messages/s each, more than -sender-rate %g: raise -n or lower -rate", o.Rates[0], o.N, per, o.SenderRate)
+		}
+		if o.AdminEmail == "" && o.AdminToken == "" {
+			return errors.New("-scenario moderation creates its room and names its moderator as an admin: pass -admin-email/-admin-password or -admin-token")
+		}
+		if len(o.URLs) > 1 && o.N < len(o.URLs)-1 {
+			return fmt.Errorf("-n %d: the moderation scenario needs a member on every node but the first", o.N)
+		}
+	}
 	return nil
+}
+
+// parseURLs splits -url on commas and checks each node's address.
+func parseURLs(list string, allowRemote bool) ([]string, error) {
+	var out []string
+	for _, raw := range strings.Split(list, ",") {
+		raw = strings.TrimSpace(raw)
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("-url %q: want http://host:port or https://host:port, separated by commas", raw)
+		}
+		if !allowRemote && !isLoopback(u.Hostname()) {
+			return nil, fmt.Errorf("-url host %q is not loopback; pass -allow-remote to load another machine", u.Hostname())
+		}
+		out = append(out, strings.TrimRight(u.Scheme+"://"+u.Host+u.Path, "/"))
+	}
+	return out, nil
 }
 
 func isLoopback(host string) bool {

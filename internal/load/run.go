@@ -26,6 +26,10 @@ type runner struct {
 
 	errMu sync.Mutex
 	errs  map[string]int // distinct error text → count
+
+	// memberNode, when set, places member i on a node (an index in -url); otherwise
+	// members go round robin.
+	memberNode func(i int) int
 }
 
 // Run parses args (the flags, without the program name), runs one scenario and prints its
@@ -44,10 +48,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	r := &runner{o: o, id: runID(), hc: newHTTPClient(o.SignupConc * 2), stderr: stderr,
 		res: &Result{Scenario: o.Scenario, URL: o.URL, Members: o.N}, errs: make(map[string]int)}
-	defer r.hc.CloseIdleConnections()
-	if o.Scenario == "moderation" {
-		return moderation(stdout)
+	if len(o.URLs) > 1 {
+		r.res.URLs = o.URLs
 	}
+	defer r.hc.CloseIdleConnections()
 	base := snapshotCounters()
 	stop := r.progress()
 	start := time.Now()
@@ -58,6 +62,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = r.chat(ctx)
 	case "join-storm":
 		err = r.joinStorm(ctx)
+	case "moderation":
+		err = r.moderation(ctx)
 	}
 	stop()
 	r.res.WallSeconds = round2(time.Since(start).Seconds())
@@ -155,13 +161,23 @@ func (r *runner) progress() (stop func()) {
 type member struct {
 	c        *conn
 	room     string
+	node     int   // index in -url
 	joinedNS int64 // dial start to join ok
 }
 
-// connectAll dials one connection per token and joins room(i), at most conc at once
-// (0 = all at once). Members that fail are nil and counted as errors.
+// nodeOf is the index in -url of the node member i connects to: round robin, or as the
+// scenario says (runner.memberNode).
+func (r *runner) nodeOf(i int) int {
+	if r.memberNode != nil {
+		return r.memberNode(i)
+	}
+	return i % len(r.o.URLs)
+}
+
+// connectAll dials one connection per token, to node nodeOf(i), and joins room(i), at most
+// conc at once (0 = all at once). Members that fail are nil and counted as errors.
 func (r *runner) connectAll(ctx context.Context, tokens []string, room func(i int) string, conc int,
-	onMessage func(*conn, *fields, int64), onJoined func(i int, rep reply)) []*member {
+	h handlers, onJoined func(i int, rep reply)) []*member {
 	n := len(tokens)
 	out := make([]*member, n)
 	var connected, failed atomic.Int64
@@ -181,7 +197,8 @@ func (r *runner) connectAll(ctx context.Context, tokens []string, room func(i in
 			start := time.Now()
 			cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 			defer cancel()
-			c, err := dial(cctx, r.hc, r.o.URL, tokens[i], i, onMessage)
+			node := r.nodeOf(i)
+			c, err := dial(cctx, r.hc, r.o.URLs[node], tokens[i], i, h)
 			if err == nil {
 				var cb func(reply)
 				if onJoined != nil {
@@ -196,7 +213,7 @@ func (r *runner) connectAll(ctx context.Context, tokens []string, room func(i in
 				r.error(fmt.Errorf("member %d: %w", i, err))
 				return
 			}
-			out[i] = &member{c: c, room: room(i), joinedNS: int64(time.Since(start))}
+			out[i] = &member{c: c, room: room(i), node: node, joinedNS: int64(time.Since(start))}
 			connected.Add(1)
 		}()
 	}

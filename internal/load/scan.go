@@ -9,6 +9,7 @@ import (
 // skipped without decoding, so a receiver costs little more than the socket read.
 type fields struct {
 	Type, Re, Code, Room []byte // raw string contents (still JSON-escaped)
+	Action               []byte // a moderation event's action (raw string contents)
 	Text                 []byte // raw string contents; only its ASCII prefix is used
 	Seq, LastSeq         int64
 	GuidelinesVersion    int64
@@ -68,6 +69,8 @@ func scanObject(b []byte, f *fields) error {
 			}
 		case "text":
 			f.Text = unquote(v)
+		case "action":
+			f.Action = unquote(v)
 		case "seq":
 			f.Seq = atoi(v)
 		case "last_seq":

@@ -163,7 +163,7 @@ func (r *runner) chat(ctx context.Context) error {
 	cr.cur.Store(&stepStats{rejectedBy: map[string]int{}}) // deliveries before the first step
 
 	start := time.Now()
-	ms := r.connectAll(ctx, toks, func(i int) string { return cr.tracks[i].rs.slug }, r.setupConcurrency(), cr.onMessage,
+	ms := r.connectAll(ctx, toks, func(i int) string { return cr.tracks[i].rs.slug }, r.setupConcurrency(), handlers{onMessage: cr.onMessage},
 		func(i int, rep reply) {
 			cr.tracks[i].base.Store(rep.LastSeq)
 			cr.tracks[i].next.Store(rep.LastSeq + 1)

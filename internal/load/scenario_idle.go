@@ -44,7 +44,7 @@ func (r *runner) idle(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	ms := r.connectAll(ctx, toks, func(int) string { return r.o.Room }, r.setupConcurrency(), nil, nil)
+	ms := r.connectAll(ctx, toks, func(int) string { return r.o.Room }, r.setupConcurrency(), handlers{}, nil)
 	r.recordSetup(ms, start)
 	defer closeAll(conns(ms))
 	if r.res.Setup.Connected == 0 {

@@ -14,7 +14,7 @@ func (r *runner) joinStorm(ctx context.Context) error {
 	}
 	mark := r.markCPU()
 	start := time.Now()
-	ms := r.connectAll(ctx, toks, func(int) string { return r.o.Room }, r.o.Concurrency, nil, nil)
+	ms := r.connectAll(ctx, toks, func(int) string { return r.o.Room }, r.o.Concurrency, handlers{}, nil)
 	total := time.Since(start)
 	r.res.CPU = r.cpuSince(mark)
 	r.recordSetup(ms, start)
