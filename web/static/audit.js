@@ -1,6 +1,7 @@
 // The room's audit log in the moderator panel (GET /api/rooms/{slug}/audit): newest first,
 // older pages with before=<oldest id shown>. Entries name people by id only, so names come
-// from whoever the panel has seen in this room; the rest are shown as "a member".
+// from whoever the panel has seen in this room; others are "a member" (or "Someone" when
+// they acted, since admins act without being members).
 
 import { api } from "./api.js";
 import { h, formatTime, formatFull, formatUntil, formatDuration, explainError } from "./ui.js";
@@ -10,7 +11,8 @@ const PAGE = 50;
 /** The entry as a sentence (without the actor): "muted Heron for 5 min". */
 export function describeEntry(e, nameOf) {
   const d = e.detail && typeof e.detail === "object" ? e.detail : {};
-  const who = e.target ? nameOf(e.target) : "";
+  let who = e.target ? nameOf(e.target) : "";
+  if (who === "You") who = "you"; // mid-sentence
   switch (e.action) {
     case "mute": return `muted ${who}` + (d.duration_s ? ` for ${formatDuration(d.duration_s)}` : "") + (e.expires_at ? ` (until ${formatUntil(e.expires_at)})` : "");
     case "unmute": return `unmuted ${who}`;
@@ -104,7 +106,7 @@ export class AuditLog {
     const li = h("li", { class: "mod-audit-entry", dataset: { id: String(e.id), action: String(e.action || "") } },
       h("p", { class: "audit-line" },
         e.at ? h("time", { datetime: e.at, title: formatFull(e.at) }, formatTime(e.at)) : null, " ",
-        h("strong", {}, nameOf(e.actor)), " ", describeEntry(e, nameOf), "."),
+        h("strong", {}, nameOf(e.actor, "Someone")), " ", describeEntry(e, nameOf), "."),
       e.reason ? h("p", { class: "audit-reason" }, `Reason: ${e.reason}`) : null);
     // Unmuting or unbanning someone who is not online starts here: the log knows their id.
     if (target && ["mute", "ban", "remove"].includes(e.action)) {

@@ -78,7 +78,7 @@ export class ModPanel {
     const shared = {
       slug: this.slug, socket: ctx.socket,
       actOn: (u, quote) => this.actOn(u, quote),
-      nameOf: (x) => this.nameOf(x),
+      nameOf: (x, fallback) => this.nameOf(x, fallback),
       userOf: (id) => this.users.get(id) || { id, display_name: "", role: "member" },
       noteUser: (u) => this.noteUser(u),
       messageText: ctx.messageText, showMessage: (seq) => { this.close(); ctx.showMessage(seq); },
@@ -89,12 +89,13 @@ export class ModPanel {
     this.audit.refreshLater = () => { if (this.tab === "log") this.audit.refresh(); else this.audit.stale = true; };
   }
 
-  nameOf(x) {
+  /** A display name for a user object or id; "You" for the moderator; unknown → fallback. */
+  nameOf(x, fallback = "a member") {
     const id = x && typeof x === "object" ? x.id : x;
     if (!id) return "Someone";
     if (this.ctx.me && id === this.ctx.me.id) return "You";
     const u = this.users.get(id) || (typeof x === "object" ? x : null);
-    return u?.display_name || "a member";
+    return u?.display_name || fallback;
   }
 
   noteUser(u) {
@@ -265,6 +266,8 @@ export class ModPanel {
     const slow = h("select", { id: "mod-slow" }, SLOW_CHOICES.map(([s, l]) => h("option", { value: String(s) }, l)), h("option", { value: "custom" }, "Custom…"));
     const custom = h("input", { id: "mod-slow-custom", type: "number", min: "1", max: String(MAX_SLOW_S), step: "1", inputmode: "numeric", "aria-label": "Seconds between messages", hidden: true });
     slow.addEventListener("change", () => { custom.hidden = slow.value !== "custom"; if (!custom.hidden) custom.focus(); });
+    this.slowSelect = slow;
+    this.slowCustom = custom;
     const apply = h("button", { id: "mod-slow-apply", type: "button", class: "btn btn-small btn-primary" }, "Apply");
     this.slowNow = h("p", { class: "mod-now" });
     this.lockNow = h("p", { class: "mod-now" });
@@ -312,6 +315,11 @@ export class ModPanel {
     if (!this.lockBtn) return;
     const r = this.ctx.getRoom();
     const s = Number(r.slow_mode_s) || 0;
+    // The picker starts from the room's current setting (a preset, or custom seconds).
+    const preset = SLOW_CHOICES.some(([v]) => v === s);
+    this.slowSelect.value = preset ? String(s) : "custom";
+    this.slowCustom.hidden = preset;
+    if (!preset) this.slowCustom.value = String(s);
     this.slowNow.textContent = s > 0 ? `On: one message every ${formatDuration(s)} per member (moderators are exempt).` : "Off.";
     this.lockNow.textContent = r.locked ? "Locked: members can read but not post." : "Open: members can post.";
     this.lockBtn.textContent = r.locked ? "Unlock the room" : "Lock the room";
