@@ -1,8 +1,11 @@
 package web
 
 import (
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"path"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -82,5 +85,49 @@ func TestHandlerLeavesServerPathsAlone(t *testing.T) {
 	}
 	if rec := get(t, h, "/app.js", "If-None-Match", etag); rec.Code != http.StatusNotModified {
 		t.Errorf("conditional GET /app.js: status %d, want 304", rec.Code)
+	}
+}
+
+// TestStaticModules: with no build step, a typo in an import path only shows up in a
+// browser. Every relative import must name an embedded file that exports the names
+// imported, and no module may write markup from strings (innerHTML and friends): user text
+// goes through textContent only.
+func TestStaticModules(t *testing.T) {
+	files, err := fs.Glob(static, "static/*.js")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no modules: %v", err)
+	}
+	src := map[string]string{}
+	for _, f := range files {
+		b, err := fs.ReadFile(static, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src[path.Base(f)] = string(b)
+	}
+	importRe := regexp.MustCompile(`import \{([^}]*)\} from "\./([^"]+)"`)
+	for name, s := range src {
+		for _, m := range importRe.FindAllStringSubmatch(s, -1) {
+			target, ok := src[m[2]]
+			if !ok {
+				t.Errorf("%s imports ./%s, which is not embedded", name, m[2])
+				continue
+			}
+			for _, imp := range strings.Split(m[1], ",") {
+				imp = strings.TrimSpace(imp)
+				if imp == "" {
+					continue
+				}
+				exp := regexp.MustCompile(`export (async )?(function|class|const|let) ` + regexp.QuoteMeta(imp) + `[\s=(]`)
+				if !exp.MatchString(target) {
+					t.Errorf("%s imports %s from ./%s, which does not export it", name, imp, m[2])
+				}
+			}
+		}
+		for _, bad := range []string{".innerHTML", ".outerHTML", "insertAdjacentHTML", "document.write", "new Function"} {
+			if strings.Contains(s, bad) {
+				t.Errorf("%s uses %s", name, bad)
+			}
+		}
 	}
 }
