@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/havenhealth/haven/internal/testenv"
 	"github.com/havenhealth/haven/internal/wsclient"
 )
 
@@ -30,6 +31,7 @@ func browserUserID(b *browserMember) string {
 // their own browser, both in the seeded room with the moderator there first.
 func moderationPair(t *testing.T) (c *cluster, mod, mem *browserMember, memID, memName string) {
 	t.Helper()
+	testenv.Chromium(t) // skip (or fail under CI=true) before starting a node for nothing
 	c = startCluster(t, sqliteSetup())
 	url := c.Nodes[0].URL
 	mod = newBrowserMember(t, "mod")
