@@ -17,7 +17,8 @@ import (
 )
 
 // Post runs text through the pipeline, stores it (assigning the room's next seq) and
-// publishes it. A resend with the same clientMsgID returns the first message unchanged.
+// publishes it. A resend with the same clientMsgID returns the first message unchanged. A
+// post the pipeline holds is stored for review instead, and Post fails with `held`.
 func (s *Service) Post(ctx context.Context, m *Member, text, clientMsgID string) (store.Message, error) {
 	if clientMsgID == "" || len(clientMsgID) > 64 {
 		return store.Message{}, protocol.Errorf(protocol.CodeBadRequest, "client_msg_id must be 1-64 characters")
@@ -39,7 +40,11 @@ func (s *Service) Post(ctx context.Context, m *Member, text, clientMsgID string)
 		switch v, perr := step.Check(d); v {
 		case Allow:
 		case Hold:
-			return s.hold(ctx, d, clientMsgID, perr.Message)
+			reason := defaultRuleReason
+			if perr != nil {
+				reason = perr.Message
+			}
+			return s.hold(ctx, d, clientMsgID, reason)
 		default:
 			return store.Message{}, perr
 		}
