@@ -242,7 +242,9 @@ func (h *Hub) HandleMessage(channel string, payload []byte) {
 			go c.close(websocket.StatusPolicyViolation, "session revoked")
 		}
 	case rooms.KindRoomUpdate, rooms.KindMember, rooms.KindRules:
-		go h.rooms.HandleControl(context.Background(), e)
+		// In line, not on a goroutine: the state must be in force before the events that
+		// announce it (published after it) reach members.
+		h.rooms.HandleControl(context.Background(), e)
 	}
 }
 

@@ -161,18 +161,19 @@ func (s *Service) ReloadMember(ctx context.Context, slug, userID string) error {
 	return nil
 }
 
-// MemberState is the part of a membership that moderation changes, carried in control
-// events so every node applies it without a store round trip.
+// MemberState is the part of a membership that one moderation action changed, carried in
+// control events so every node applies it without a store round trip. Only the fields the
+// action changed are set: an unban must not lift a mute, nor an unmute a ban.
 type MemberState struct {
-	MutedUntil time.Time `json:"muted_until"`
-	Banned     bool      `json:"banned"`
-	Role       string    `json:"role,omitempty"`
+	MutedUntil *time.Time `json:"muted_until,omitempty"` // zero time: mute lifted
+	Banned     *bool      `json:"banned,omitempty"`
 }
 
-// applyMemberState updates a connected member from a control event.
+// applyMemberState updates a connected member from a control event. It reports false when
+// the event carries no state, so the caller reloads the member from the store instead.
 func (s *Service) applyMemberState(slug, userID string, data []byte) bool {
 	var st MemberState
-	if len(data) == 0 || json.Unmarshal(data, &st) != nil {
+	if len(data) == 0 || json.Unmarshal(data, &st) != nil || (st.MutedUntil == nil && st.Banned == nil) {
 		return false
 	}
 	s.mu.Lock()
@@ -186,7 +187,12 @@ func (s *Service) applyMemberState(slug, userID string, data []byte) bool {
 	room.mu.RUnlock()
 	if m != nil {
 		m.mu.Lock()
-		m.ms.MutedUntil, m.ms.Banned = st.MutedUntil, st.Banned
+		if st.MutedUntil != nil {
+			m.ms.MutedUntil = *st.MutedUntil
+		}
+		if st.Banned != nil {
+			m.ms.Banned = *st.Banned
+		}
 		m.mu.Unlock()
 	}
 	return true

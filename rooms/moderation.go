@@ -157,7 +157,16 @@ func (s *Service) announce(ctx context.Context, room *Room, actor *Member, targe
 	slug := room.Slug
 	switch a.Kind {
 	case "slow_mode", "lock":
-		s.publishControl(ctx, Event{Kind: KindRoomUpdate, Room: slug})
+		// The new setting travels with the control event so every node enforces it before
+		// members see the announcement below; the store reload follows in the background.
+		var set RoomSettings
+		if a.Kind == "slow_mode" {
+			set.SlowModeS = &a.Seconds
+		} else {
+			set.Locked = &a.Locked
+		}
+		data, _ := json.Marshal(set)
+		s.publishControl(ctx, Event{Kind: KindRoomUpdate, Room: slug, Data: data})
 		ev := protocol.Moderation{Type: "moderation", Room: slug, Action: a.Kind, Reason: a.Reason}
 		if a.Kind == "slow_mode" {
 			ev.Seconds = &a.Seconds
@@ -168,15 +177,16 @@ func (s *Service) announce(ctx context.Context, room *Room, actor *Member, targe
 		return
 	}
 	tu := PublicUser(target)
-	state := MemberState{}
+	var state MemberState
 	switch a.Kind {
-	case "mute":
-		state.MutedUntil = until
-	case "ban":
-		state.Banned = true
+	case "mute", "unmute":
+		state.MutedUntil = &until // zero for unmute
+	case "ban", "unban":
+		banned := a.Kind == "ban"
+		state.Banned = &banned
 	}
-	st, _ := json.Marshal(state)
-	if a.Kind == "unmute" || a.Kind == "mute" || a.Kind == "unban" || a.Kind == "ban" {
+	if state.MutedUntil != nil || state.Banned != nil {
+		st, _ := json.Marshal(state)
 		s.publishControl(ctx, Event{Kind: KindMember, Room: slug, User: target.ID, Data: st})
 	}
 	switch a.Kind {

@@ -311,10 +311,8 @@ func TestPermissionModeratorDeleteIsAudited(t *testing.T) {
 		t.Fatalf("moderator's delete: %v", err)
 	}
 	audit := f.audit(t, room.ID)
-	if len(audit) == 0 {
-		// Known gap, reported: rooms.Service.Delete (rooms/post.go) calls Store.DeleteMessage
-		// and writes no audit entry; PROTOCOL wants Store.ApplyModeration with DeleteSeq.
-		t.Skip("KNOWN BUG: a moderator's delete writes no audit entry (rooms.Service.Delete uses Store.DeleteMessage, not ApplyModeration); PROTOCOL says moderator deletes are audited")
+	if len(audit) != 1 {
+		t.Fatalf("moderator delete audit: %+v, want one entry", audit)
 	}
 	if e := audit[0]; len(audit) != 1 || e.Action != "delete" || e.ActorID != mod.User.ID || e.TargetID != author.ID {
 		t.Errorf("moderator delete audit: %+v, want one delete entry by the moderator on the author", audit)

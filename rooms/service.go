@@ -90,6 +90,8 @@ type Room struct {
 	members map[string]*Member // user id → member connected on this node
 
 	rules ruleCache // the room's keyword rules, compiled; loaded on the first post
+
+	reloadMu sync.Mutex // serialises Reload, so reloads apply in the order they read
 }
 
 // Info returns a copy of the room's settings.
@@ -155,6 +157,10 @@ func (s *Service) Reload(ctx context.Context, slug string) error {
 	if r == nil {
 		return nil
 	}
+	// One reload at a time per room, each reading the store only once it holds the lock:
+	// a slow reload that read before a later change cannot overwrite the newer settings.
+	r.reloadMu.Lock()
+	defer r.reloadMu.Unlock()
 	cctx, cancel := s.ctx(ctx)
 	defer cancel()
 	info, err := s.st.RoomBySlug(cctx, slug)
@@ -184,22 +190,63 @@ func (s *Service) Cached() []string {
 }
 
 // HandleControl applies a control event from any node (this one included).
+//
+// It runs on the broker's delivery path, before the events published after it, so what it
+// changes in memory is in force by the time members hear of it: it must not block. Store
+// reloads run in the background.
 func (s *Service) HandleControl(ctx context.Context, e Event) {
 	switch e.Kind {
 	case KindRoomUpdate:
-		if err := s.Reload(ctx, e.Room); err != nil {
-			s.cfg.Logger.Warn("reload room after control event", "room", e.Room, "err", err)
+		if s.applyRoomSettings(e.Room, e.Data) {
+			return
 		}
+		go func() {
+			if err := s.Reload(ctx, e.Room); err != nil {
+				s.cfg.Logger.Warn("reload room after control event", "room", e.Room, "err", err)
+			}
+		}()
 	case KindRules:
 		s.invalidateRules(e.Room)
 	case KindMember:
 		if s.applyMemberState(e.Room, e.User, e.Data) {
 			return // the event carried the new state: no store round trip
 		}
-		if err := s.ReloadMember(ctx, e.Room, e.User); err != nil {
-			s.cfg.Logger.Warn("reload member after control event", "room", e.Room, "user", e.User, "err", err)
-		}
+		go func() {
+			if err := s.ReloadMember(ctx, e.Room, e.User); err != nil {
+				s.cfg.Logger.Warn("reload member after control event", "room", e.Room, "user", e.User, "err", err)
+			}
+		}()
 	}
+}
+
+// RoomSettings carries the moderation settings a control event changed (nil: unchanged).
+type RoomSettings struct {
+	SlowModeS *int  `json:"slow_mode_s,omitempty"`
+	Locked    *bool `json:"locked,omitempty"`
+}
+
+// applyRoomSettings reports false when the event carries no settings, so the caller reloads
+// the room from the store instead.
+func (s *Service) applyRoomSettings(slug string, data []byte) bool {
+	var set RoomSettings
+	if len(data) == 0 || json.Unmarshal(data, &set) != nil || (set.SlowModeS == nil && set.Locked == nil) {
+		return false
+	}
+	s.mu.Lock()
+	r := s.rooms[slug]
+	s.mu.Unlock()
+	if r == nil {
+		return true
+	}
+	r.mu.Lock()
+	if set.SlowModeS != nil {
+		r.info.SlowModeS = *set.SlowModeS
+	}
+	if set.Locked != nil {
+		r.info.Locked = *set.Locked
+	}
+	r.mu.Unlock()
+	return true
 }
 
 func (s *Service) publishControl(ctx context.Context, e Event) {
