@@ -211,6 +211,7 @@ func (c *conn) join(ctx context.Context, cmd protocol.Command) {
 	reply := protocol.Reply(cmd.ID, map[string]any{
 		"room": rooms.WireRoom(m.Room.Info()), "online": online,
 		"messages": rooms.WireMessages(cmd.Room, msgs), "last_seq": last, "truncated": truncated,
+		"member": c.h.rooms.StandingOf(m), // the caller's own room role and mute, for the client
 	})
 	c.subMu.Lock()
 	c.subs[cmd.Room] = s

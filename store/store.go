@@ -103,6 +103,13 @@ type Membership struct {
 	UpdatedAt       time.Time
 }
 
+// RoomMember is a membership together with the member's public face, as moderators list
+// a room's members.
+type RoomMember struct {
+	Membership
+	User Author
+}
+
 // Author is the public face of a user, as shown beside their messages.
 type Author struct {
 	ID          string
@@ -193,6 +200,12 @@ type Store interface {
 	AcceptGuidelines(ctx context.Context, roomID, userID string, version int, at time.Time) (Membership, error)
 	// SetRoomRole sets the role, creating the membership (AcceptedVersion 0) if there is none.
 	SetRoomRole(ctx context.Context, roomID, userID, role string, at time.Time) (Membership, error)
+	// Memberships returns up to limit of a room's memberships with each member's public face
+	// (limit <= 0 returns none; an unknown room has none). Order: banned members first; then
+	// members with a mute on record (MutedUntil set, ended or not), the latest end first;
+	// then everyone else. Within a group, and between equal mute ends, by display name
+	// ignoring case (compared bytewise, lower-cased), then by user ID.
+	Memberships(ctx context.Context, roomID string, limit int) ([]RoomMember, error)
 
 	// Messages. AppendMessage assigns the room's next seq in the same transaction as the
 	// insert; a room's seqs are gap-free and strictly increasing however many appends run at

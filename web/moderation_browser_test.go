@@ -27,6 +27,8 @@ import (
 type modFake struct {
 	mu      sync.Mutex
 	user    map[string]any
+	gets    map[string]int // GET requests to the moderator endpoints, by path
+	members []any          // GET /api/rooms/t1d/members
 	cmds    []map[string]any
 	rules   []map[string]any
 	nextID  int
@@ -41,7 +43,13 @@ var (
 )
 
 func newModFake(user map[string]any) *modFake {
-	f := &modFake{user: user, push: make(chan string, 16), nextID: 100}
+	f := &modFake{user: user, push: make(chan string, 16), nextID: 100, gets: map[string]int{}}
+	f.members = []any{
+		map[string]any{"user": map[string]any{"id": "u7", "display_name": "Ash", "role": "member", "verified": false}, "role": "member", "banned": true},
+		map[string]any{"user": birchM, "role": "member", "banned": false, "muted_until": time.Now().Add(time.Hour).Format(time.RFC3339)},
+		map[string]any{"user": user, "role": "moderator", "banned": false},
+		map[string]any{"user": fern, "role": "member", "banned": false},
+	}
 	f.rules = []map[string]any{{"id": "r1", "kind": "word", "pattern": "miracle cure", "action": "hold", "reason": "Treatment claims need a moderator's look.", "created_by": "u1", "created_at": time.Now().Format(time.RFC3339)}}
 	for i := 60; i >= 1; i-- { // 60 entries: a first page of 50 and one older page
 		e := map[string]any{"id": i, "actor": "u1", "target": "u3", "action": "mute", "reason": fmt.Sprintf("entry %d", i),
@@ -56,6 +64,40 @@ func newModFake(user map[string]any) *modFake {
 }
 
 func (f *modFake) moderator() bool { return f.user["id"] == "u1" }
+
+// member is the join reply's own standing: u1 moderates the room (a member globally).
+func (f *modFake) member() map[string]any {
+	if f.moderator() {
+		return map[string]any{"role": "moderator"}
+	}
+	return map[string]any{"role": "member"}
+}
+
+// applyStanding keeps the member list in step with mute, unmute, ban and unban commands.
+// f.mu is held.
+func (f *modFake) applyStanding(cmd map[string]any) {
+	for _, x := range f.members {
+		m := x.(map[string]any)
+		if m["user"].(map[string]any)["id"] != cmd["user"] {
+			continue
+		}
+		switch cmd["type"] {
+		case "mute":
+			d, _ := cmd["duration_s"].(float64)
+			m["muted_until"] = time.Now().Add(time.Duration(d) * time.Second).Format(time.RFC3339)
+		case "unmute":
+			delete(m, "muted_until")
+		case "ban", "unban":
+			m["banned"] = cmd["type"] == "ban"
+		}
+	}
+}
+
+func (f *modFake) got(path string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gets[path]
+}
 
 func (f *modFake) commands(typ string) []map[string]any {
 	f.mu.Lock()
@@ -76,7 +118,10 @@ func (f *modFake) handler() http.Handler {
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(v)
 	}
-	forbidden := func(w http.ResponseWriter) bool {
+	forbidden := func(w http.ResponseWriter, r *http.Request) bool {
+		f.mu.Lock()
+		f.gets[r.URL.Path]++
+		f.mu.Unlock()
 		if f.moderator() {
 			return false
 		}
@@ -89,7 +134,7 @@ func (f *modFake) handler() http.Handler {
 			"kind": "chat", "visibility": "public", "guidelines": "Be kind.", "guidelines_version": 1}}})
 	})
 	mux.HandleFunc("GET /api/rooms/t1d/queue", func(w http.ResponseWriter, r *http.Request) {
-		if forbidden(w) {
+		if forbidden(w, r) {
 			return
 		}
 		ts := time.Now().Add(-5 * time.Minute).Format(time.RFC3339)
@@ -100,8 +145,16 @@ func (f *modFake) handler() http.Handler {
 				map[string]any{"id": "p2", "seq": 2, "category": "spam", "reason": "spam", "snapshot": "Buy now", "author": fern, "ts": ts},
 			}})
 	})
+	mux.HandleFunc("GET /api/rooms/t1d/members", func(w http.ResponseWriter, r *http.Request) {
+		if forbidden(w, r) {
+			return
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		js(w, 200, map[string]any{"members": f.members, "truncated": false})
+	})
 	mux.HandleFunc("GET /api/rooms/t1d/rules", func(w http.ResponseWriter, r *http.Request) {
-		if forbidden(w) {
+		if forbidden(w, r) {
 			return
 		}
 		f.mu.Lock()
@@ -136,7 +189,7 @@ func (f *modFake) handler() http.Handler {
 		js(w, 404, map[string]any{"error": map[string]any{"code": "not_found", "message": "no such rule"}})
 	})
 	mux.HandleFunc("GET /api/rooms/t1d/audit", func(w http.ResponseWriter, r *http.Request) {
-		if forbidden(w) {
+		if forbidden(w, r) {
 			return
 		}
 		before, _ := strconv.Atoi(r.URL.Query().Get("before"))
@@ -192,6 +245,7 @@ func (f *modFake) handler() http.Handler {
 				}
 				f.mu.Lock()
 				f.cmds = append(f.cmds, m)
+				f.applyStanding(m)
 				f.mu.Unlock()
 				if frame := f.respond(m); frame != nil {
 					write(frame...)
@@ -205,14 +259,19 @@ func (f *modFake) handler() http.Handler {
 	return mux
 }
 
-// joinReply is the ok reply to a join: two messages by other members.
-func joinReply(m map[string]any, locked bool) []any {
+// joinReply is the ok reply to a join: two messages by other members, and the caller's own
+// standing (nil: an older server's reply, without it).
+func joinReply(m map[string]any, locked bool, member map[string]any) []any {
 	now := time.Now()
-	return []any{map[string]any{"type": "ok", "re": m["id"], "room": map[string]any{"slug": "t1d", "name": "Type 1 Diabetes", "condition": "Type 1 Diabetes", "kind": "chat", "locked": locked},
+	reply := map[string]any{"type": "ok", "re": m["id"], "room": map[string]any{"slug": "t1d", "name": "Type 1 Diabetes", "condition": "Type 1 Diabetes", "kind": "chat", "locked": locked},
 		"online": 3, "last_seq": 2, "truncated": false, "messages": []any{
 			map[string]any{"type": "message", "room": "t1d", "seq": 1, "message_id": "m1", "author": birchM, "text": "I can't go on", "ts": now.Add(-time.Hour).Format(time.RFC3339)},
 			map[string]any{"type": "message", "room": "t1d", "seq": 2, "message_id": "m2", "author": fern, "text": "Buy now", "ts": now.Add(-time.Minute).Format(time.RFC3339)},
-		}}}
+		}}
+	if member != nil {
+		reply["member"] = member
+	}
+	return []any{reply}
 }
 
 // page is one headless Chromium tab with helpers that fail the test on timeout.
@@ -298,7 +357,7 @@ func (p *page) click(what, sel string) {
 }
 
 // TestBrowserModeratorPanel drives the panel of a room moderator (a member globally, so the
-// client must learn the room role from the queue answering): members, the action dialog,
+// client must learn the room role from the join reply): members, the action dialog,
 // the review queue live, room controls, keyword rules with a refused regex, the audit log
 // with paging, and the phone layout.
 func TestBrowserModeratorPanel(t *testing.T) {
@@ -307,7 +366,7 @@ func TestBrowserModeratorPanel(t *testing.T) {
 		id := m["id"]
 		switch m["type"] {
 		case "join":
-			return joinReply(m, false)
+			return joinReply(m, false, f.member())
 		case "mute":
 			return []any{map[string]any{"type": "ok", "re": id, "until": time.Now().Add(2 * time.Hour).Format(time.RFC3339)}}
 		case "approve":
@@ -332,9 +391,36 @@ func TestBrowserModeratorPanel(t *testing.T) {
 	p.click("open panel", `#mod-toggle`)
 	p.wait("panel open", `!document.querySelector("#mod-panel").hidden && document.querySelector("#mod-toggle").getAttribute("aria-expanded") === "true"`)
 
+	// The member list comes from the server: banned and muted members who are not online
+	// are there too (so a ban or mute can be lifted for anyone); the moderator is not.
+	p.wait("member list", `document.querySelectorAll(".mod-member").length === 3`)
+	if got := p.eval(`[...document.querySelectorAll(".mod-member")].map((e) => e.dataset.userId + ":" +
+		(e.querySelector(".mod-member-state")?.dataset.state || "")).join(",")`); got != "u7:banned,u2:muted,u3:" {
+		t.Errorf("member list %q, want Ash banned, Birch muted, then Fern", got)
+	}
+	if got := p.eval(`document.querySelector('.mod-member[data-user-id="u2"] .mod-member-state').textContent`); !strings.HasPrefix(got, "Muted until ") {
+		t.Errorf("Birch's mute shown as %q", got)
+	}
+	p.click("moderate Ash", `.mod-member[data-user-id="u7"] .mod-act`)
+	p.wait("dialog says banned", `document.querySelector("#mod-act-now").textContent === "Ash is banned from this room." && !document.querySelector("#mod-act-now").hidden`)
+	p.click("unban Ash", `#mod-act-unban`)
+	p.wait("unbanned", `document.querySelector("#mod-action-dialog .form-ok").textContent === "Ash may join the room again." && document.querySelector("#mod-act-now").hidden`)
+	p.click("close dialog", `#mod-act-close`)
+	p.wait("ban flag gone", `!document.querySelector('.mod-member[data-user-id="u7"] .mod-member-state')`)
+	if c := f.commands("unban"); len(c) != 1 || c[0]["user"] != "u7" {
+		t.Errorf("unban commands %v", c)
+	}
+	p.setValue(`#mod-member-filter`, "fer")
+	p.wait("filtered", `[...document.querySelectorAll(".mod-member")].map((e) => e.dataset.userId).join() === "u3"`)
+	p.setValue(`#mod-member-filter`, "")
+	if n := f.got("/api/rooms/t1d/queue"); n != 1 {
+		t.Errorf("the queue was fetched %d times; want once, by the panel, and no probe for the role", n)
+	}
+
 	// Members: someone joins; the moderator mutes them for a custom 2 hours.
 	f.push <- `{"type":"presence","room":"t1d","online":4,"joined":{"id":"u3","display_name":"Fern","role":"member","verified":false}}`
-	p.wait("member row", `document.querySelector('.mod-member[data-user-id="u3"] .mod-member-seen').textContent === "online"`)
+	p.wait("member row", `document.querySelector('.mod-member[data-user-id="u3"] .mod-member-seen').textContent === "online" &&
+		document.querySelector(".mod-member").dataset.userId === "u3"`)
 	p.click("moderate Fern", `.mod-member[data-user-id="u3"] .mod-act`)
 	p.wait("dialog", `document.querySelector("#mod-action-dialog").open`)
 	p.eval(`(() => { const s = document.querySelector("#mod-act-duration"); s.value = "custom"; s.dispatchEvent(new Event("change")); return ""; })()`)
@@ -466,7 +552,7 @@ func TestBrowserMemberRestrictions(t *testing.T) {
 			if banned {
 				return []any{map[string]any{"type": "error", "re": id, "code": "banned", "message": "you are banned from this room"}}
 			}
-			return joinReply(m, false)
+			return joinReply(m, false, f.member())
 		case "send":
 			switch text := m["text"].(string); {
 			case strings.HasPrefix(text, "buy"):
@@ -485,10 +571,15 @@ func TestBrowserMemberRestrictions(t *testing.T) {
 	p := newPage(t, 60*time.Second)
 	p.do("open room", chromedp.Navigate(url+"/rooms/t1d"), chromedp.WaitVisible(chromedp.CSS(`#composer textarea`)))
 	p.wait("joined", `document.querySelectorAll(".message[data-seq]").length === 2`)
-	time.Sleep(300 * time.Millisecond) // let the moderator probe answer (403)
+	time.Sleep(300 * time.Millisecond) // give a wrongly shown panel time to appear
 	if p.eval(`String(document.querySelector("#mod-toggle").hidden) + document.querySelectorAll(".author-btn").length`) != "true0" {
 		t.Errorf("a member sees moderator controls")
 	}
+	f.mu.Lock()
+	if len(f.gets) != 0 {
+		t.Errorf("a member's client asked moderator endpoints: %v (the join reply says the member is no moderator)", f.gets)
+	}
+	f.mu.Unlock()
 	send := func(text string) {
 		t.Helper()
 		p.do("send "+text, chromedp.SetValue(chromedp.CSS(`#composer textarea`), text), chromedp.Click(chromedp.CSS(`#send`)))
@@ -545,4 +636,61 @@ func TestBrowserMemberRestrictions(t *testing.T) {
 	p.do("back", chromedp.Click(chromedp.Search(`//button[text()="Back to rooms"]`)), chromedp.WaitVisible(chromedp.CSS(`#home-view`)))
 	p.click("room again", `#room-list a[data-slug="t1d"]`)
 	p.wait("ban on rejoin", `(() => { const g = document.querySelector(".room-gone"); return g && g.textContent.includes("You are banned from Type 1 Diabetes"); })()`)
+}
+
+// TestBrowserMuteBannerAfterReload: the join reply's member.muted_until shows the mute banner
+// as soon as the room opens, with no mute event (the member reloaded the page, or was muted
+// while away), and a reply without it lifts a mute the page still showed.
+func TestBrowserMuteBannerAfterReload(t *testing.T) {
+	f := newModFake(map[string]any{"id": "u5", "display_name": "Willow", "role": "member", "verified": false})
+	var mu sync.Mutex
+	until := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	f.respond = func(m map[string]any) []any {
+		if m["type"] != "join" {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		member := map[string]any{"role": "member"}
+		if until != "" {
+			member["muted_until"] = until
+		}
+		return joinReply(m, false, member)
+	}
+	url := serve(t, f.handler())
+	p := newPage(t, 60*time.Second)
+	// Both in one check: the banner is up by the time the history shows, not later.
+	bannerAtJoin := `document.querySelectorAll(".message[data-seq]").length === 2 &&
+		document.querySelector(".room-banner").dataset.state === "muted" &&
+		document.querySelector(".room-banner").textContent.startsWith("A moderator has muted you until") &&
+		document.querySelector("#composer textarea").disabled && document.querySelector("#send").disabled`
+	joined := `document.querySelectorAll(".message[data-seq]").length === 2`
+
+	p.do("open room", chromedp.Navigate(url+"/rooms/t1d"), chromedp.WaitVisible(chromedp.CSS(`#composer textarea`)))
+	p.wait("joined", joined)
+	if p.eval(`String(`+bannerAtJoin+`)`) != "true" {
+		t.Fatalf("no mute banner at join: banner %q", p.eval(`document.querySelector(".room-banner").textContent`))
+	}
+	p.shot("member-muted-at-join")
+
+	p.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#composer textarea`)))
+	p.wait("joined again", joined)
+	if p.eval(`String(`+bannerAtJoin+`)`) != "true" {
+		t.Fatalf("no mute banner after a reload: banner %q", p.eval(`document.querySelector(".room-banner").textContent`))
+	}
+
+	// The mute is lifted while the connection is down: the rejoin says so, and the banner goes.
+	mu.Lock()
+	until = ""
+	mu.Unlock()
+	f.push <- `{"type":"reconnect","reason":"draining","retry_after_ms":50}`
+	p.wait("mute lifted by the rejoin", `document.querySelector(".room-banner").hidden && !document.querySelector("#composer textarea").disabled &&
+		document.querySelector(".composer-status").textContent.includes("Your mute has ended")`)
+	p.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#composer textarea`)))
+	p.wait("joined, not muted", joined+` && document.querySelector(".room-banner").hidden && !document.querySelector("#composer textarea").disabled`)
+	f.mu.Lock()
+	if len(f.gets) != 0 {
+		t.Errorf("a member's client asked moderator endpoints: %v", f.gets)
+	}
+	f.mu.Unlock()
 }

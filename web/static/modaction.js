@@ -23,7 +23,7 @@ export function muteSeconds(choice, customValue, unitSeconds) {
 
 /**
  * ctx: {socket, slug, user: {id, display_name, role}, quote?: text of the message acted from,
- *       onDone(action, reply)}
+ *       standing?: {banned, muted_until?} from the member list, onDone(action, reply)}
  */
 export function openActionDialog(ctx) {
   document.getElementById("mod-action-dialog")?.remove();
@@ -50,10 +50,24 @@ export function openActionDialog(ctx) {
   const err = h("p", { class: "form-error", role: "alert", hidden: true });
   const ok = h("p", { class: "form-ok", role: "status", hidden: true });
   const all = [muteBtn, unmuteBtn, removeBtn, banBtn, unbanBtn];
+  // Their standing now, so that lifting a ban or a mute is the obvious next step.
+  const standing = { banned: !!ctx.standing?.banned, muted_until: ctx.standing?.muted_until || "" };
+  const now = h("p", { id: "mod-act-now", class: "help", hidden: true });
+  const renderNow = () => {
+    const muted = standing.muted_until && Date.parse(standing.muted_until) > Date.now();
+    const parts = [];
+    if (standing.banned) parts.push(`${name} is banned from this room.`);
+    if (muted) parts.push(`${name} is muted until ${formatUntil(standing.muted_until)}.`);
+    now.textContent = parts.join(" ");
+    now.hidden = parts.length === 0;
+    now.dataset.state = [standing.banned ? "banned" : "", muted ? "muted" : ""].filter(Boolean).join(" ");
+  };
+  renderNow();
 
   const d = h("dialog", { id: "mod-action-dialog", class: "dialog mod-dialog", "aria-labelledby": "mod-act-title", dataset: { userId: user.id } },
     h("div", { class: "dialog-body" },
       h("h2", { id: "mod-act-title" }, `Moderate ${name} `, roleBadge(user)),
+      now,
       ctx.quote ? h("blockquote", { class: "report-quote" }, ctx.quote) : null,
       h("div", { class: "field" },
         h("label", { for: "mod-act-reason" }, "Reason"),
@@ -82,6 +96,10 @@ export function openActionDialog(ctx) {
     show(ok, "");
     try {
       const reply = await socket.request(type, { room: slug, user: user.id, ...fields });
+      if (type === "mute") standing.muted_until = reply?.until || new Date(Date.now() + fields.duration_s * 1000).toISOString();
+      if (type === "unmute") standing.muted_until = "";
+      if (type === "ban" || type === "unban") standing.banned = type === "ban";
+      renderNow();
       show(ok, done(reply));
       ctx.onDone?.(type, reply);
     } catch (e) {

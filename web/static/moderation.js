@@ -2,8 +2,8 @@
 // (slow mode, lock), keyword rules and the audit log, as tabs in a side panel (the whole
 // screen on a phone). Only moderators see it; the server still checks every command.
 
-import { api } from "./api.js";
-import { h, roleBadge, formatTime, formatDuration, explainError } from "./ui.js";
+import { ApiError } from "./api.js";
+import { h, roleBadge, formatTime, formatUntil, formatDuration, explainError } from "./ui.js";
 import { openActionDialog } from "./modaction.js";
 import { ReviewQueue } from "./review.js";
 import { RulesSection } from "./rules.js";
@@ -12,37 +12,25 @@ import { AuditLog } from "./audit.js";
 const SLOW_CHOICES = [[0, "Off"], [10, "10 seconds"], [30, "30 seconds"], [60, "1 minute"], [300, "5 minutes"]];
 const MAX_SLOW_S = 21600;
 const OPEN_KEY = "haven.modpanel.open";
+const MEMBER_LIMIT = 500;
+const MEMBERS_STALE_MS = 30000; // the Members tab reloads the list when it is older than this
 
 /**
- * Is the caller a moderator of this room? The join reply does not carry the room role, so
- * global admins and moderators are known from /api/me and everyone else asks the queue,
- * which answers only moderators (403 otherwise). Resolves {moderator, queue?}.
+ * Does the member moderate this room? Global admins and moderators moderate every room
+ * (/api/me); anyone else when the join reply's `member.role` says "moderator".
  */
-export async function probeModerator(me, slug) {
-  const global = me && (me.role === "admin" || me.role === "moderator");
-  try {
-    const queue = await api.queue(slug);
-    return { moderator: true, queue };
-  } catch (err) {
-    if (global) return { moderator: true };
-    if (err.code === "forbidden" || err.status === 403 || err.status === 401) return { moderator: false };
-  }
-  // The queue may be missing on an older server: the audit log has the same audience.
-  try {
-    await api.audit(slug, { limit: 1 });
-    return { moderator: true };
-  } catch {
-    return { moderator: false };
-  }
+export function moderates(me, member) {
+  if (me && (me.role === "admin" || me.role === "moderator")) return true;
+  return !!member && member.role === "moderator";
 }
 
 /**
- * Give a RoomView its panel if the member moderates the room: the panel, the composer's
- * moderator exemptions, and author buttons and Delete on every message already shown.
+ * Give a RoomView its panel (the view decided from the join reply that the member moderates
+ * the room): the panel, the composer's moderator exemptions, and author buttons and Delete
+ * on every message already shown.
  */
-export async function attachModerator(view) {
-  const res = await probeModerator(view.me, view.slug);
-  if (!res.moderator || view.closed || view.removed) return;
+export function attachModerator(view) {
+  if (view.panel || view.closed || view.removed) return;
   view.isModerator = true;
   view.guard.setExempt(true); // the server lets moderators post in locked or slow rooms
   const e = view.els;
@@ -54,12 +42,49 @@ export async function attachModerator(view) {
     onOpenChange: (open) => e.body.classList.toggle("panel-open", open),
   });
   view.panel.noteMessages([...view.msgs.values()].map((x) => x.msg));
-  view.panel.mount(res.queue);
+  view.panel.mount();
+  rerenderMessages(view);
+}
+
+/** The member no longer moderates the room (a rejoin said so): take the panel away. */
+export function detachModerator(view, exempt = false) {
+  if (!view.panel) return;
+  view.panel.destroy();
+  view.panel = null;
+  view.isModerator = false;
+  view.guard.setExempt(exempt);
+  const e = view.els;
+  e.panel.hidden = true;
+  e.panel.replaceChildren();
+  e.modToggle.hidden = true;
+  e.modToggle.setAttribute("aria-expanded", "false");
+  e.body.classList.remove("panel-open");
+  rerenderMessages(view);
+}
+
+function rerenderMessages(view) {
   for (const x of view.msgs.values()) {
     const el = view.renderMessage(x.msg);
     x.el.replaceWith(el);
     x.el = el;
   }
+}
+
+/** The room's members with their standing (moderators only): GET /api/rooms/{slug}/members. */
+async function fetchMembers(slug, limit) {
+  let res;
+  try {
+    res = await fetch(`/api/rooms/${encodeURIComponent(slug)}/members?limit=${limit}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  } catch {
+    throw new ApiError(0, "network", "Can't reach Haven. Please check your connection and try again.");
+  }
+  const data = await res.json().catch(() => null);
+  if (!res.ok) {
+    const e = data?.error;
+    throw new ApiError(res.status, e?.code || (res.status >= 500 ? "unavailable" : "http_" + res.status),
+      e?.message || `Haven could not load the member list (HTTP ${res.status}). Please try again.`);
+  }
+  return data || {};
 }
 
 export class ModPanel {
@@ -71,7 +96,12 @@ export class ModPanel {
     this.ctx = ctx;
     this.slug = ctx.slug;
     this.users = new Map(); // id -> user, everyone seen in this room (names for the log)
-    this.online = new Set(); // ids of members seen joining and not leaving
+    this.online = new Set(); // ids of members seen joining and not leaving (presence events)
+    this.standing = new Map(); // id -> {role, muted_until?, banned}: the members endpoint, kept current by own actions
+    this.membersLoadedAt = 0;
+    this.membersError = "";
+    this.membersMore = false;
+    this.filter = "";
     this.lastPost = new Map(); // id -> ts of their latest message
     this.isOpen = false;
     this.noteUser(ctx.me);
@@ -102,7 +132,7 @@ export class ModPanel {
     if (u && typeof u === "object" && u.id) this.users.set(u.id, { ...this.users.get(u.id), ...u });
   }
 
-  mount(queueReply) {
+  mount() {
     const { aside, toggle } = this.ctx;
     this.tabs = {};
     this.panes = {};
@@ -141,7 +171,8 @@ export class ModPanel {
 
     toggle.hidden = false;
     toggle.addEventListener("click", () => (this.isOpen ? this.close() : this.open()));
-    this.queue.load(queueReply?.held || queueReply?.reports ? queueReply : undefined);
+    this.queue.load();
+    this.loadMembers();
     if (sessionStorage.getItem(OPEN_KEY) === "1") this.open();
   }
 
@@ -155,7 +186,10 @@ export class ModPanel {
     }
     if (key === "rules" && !this.rules.loaded) this.rules.load();
     if (key === "log" && (!this.audit.loaded || this.audit.stale)) this.audit.refresh();
-    if (key === "members") this.renderMembers();
+    if (key === "members") {
+      if (Date.now() - this.membersLoadedAt > MEMBERS_STALE_MS) this.loadMembers();
+      this.renderMembers();
+    }
   }
 
   open() {
@@ -194,9 +228,14 @@ export class ModPanel {
     const user = this.users.get(u.id) || u;
     const back = document.activeElement;
     openActionDialog({
-      socket: this.ctx.socket, slug: this.slug, user, quote,
-      onDone: () => this.audit.refreshLater(),
-      onClose: () => { if (back?.isConnected) back.focus(); },
+      socket: this.ctx.socket, slug: this.slug, user, quote, standing: this.standing.get(u.id),
+      onDone: (action, reply) => { this.noteAction(u.id, action, reply); this.audit.refreshLater(); },
+      onClose: () => {
+        // The list may have been redrawn meanwhile: go back to the same member's row.
+        const again = back?.isConnected ? back : back?.classList?.contains("mod-act") &&
+          this.memberList?.querySelector(`.mod-member[data-user-id="${CSS.escape(u.id)}"] .mod-act`);
+        again?.focus();
+      },
     });
   }
 
@@ -235,26 +274,102 @@ export class ModPanel {
 
   mountMembers(pane) {
     this.memberList = h("ul", { class: "mod-members", "aria-label": "Members" });
+    this.memberStatus = h("p", { class: "mod-status", role: "status" });
+    const filter = h("input", { id: "mod-member-filter", type: "text", inputmode: "search", autocomplete: "off", spellcheck: "false", placeholder: "Find a member by name" });
+    filter.addEventListener("input", () => { this.filter = filter.value.trim().toLowerCase(); this.renderMembers(); });
+    const refresh = h("button", { id: "mod-members-refresh", type: "button", class: "link-btn", onclick: () => this.loadMembers() }, "Refresh the list");
     pane.replaceChildren(
-      h("p", { class: "help" }, "People who joined or posted since you opened the room. You can also moderate someone from one of their messages by selecting their name."),
-      this.memberList);
+      h("p", { class: "help" }, "Everyone who has joined this room: people online come first, then banned and muted members. “Online” means seen joining since you opened the room. You can also moderate someone from one of their messages by selecting their name."),
+      h("label", { for: "mod-member-filter", class: "label" }, "Find a member"),
+      filter, h("p", { class: "help" }, refresh), this.memberStatus, this.memberList);
+  }
+
+  /** (Re)load the member list from the server; presence and posts seen here merge into it. */
+  async loadMembers() {
+    if (this.membersLoading) {
+      // A load already under way may have read the list before a change just made: load
+      // once more when it is done.
+      this.membersAgain = true;
+      return this.membersLoading;
+    }
+    this.membersAgain = false;
+    this.membersLoading = (async () => {
+      try {
+        const res = await fetchMembers(this.slug, MEMBER_LIMIT);
+        const standing = new Map();
+        for (const m of Array.isArray(res.members) ? res.members : []) {
+          if (!m?.user?.id) continue;
+          this.noteUser(m.user);
+          standing.set(m.user.id, { role: m.role || "member", banned: !!m.banned, ...(m.muted_until ? { muted_until: m.muted_until } : {}) });
+        }
+        this.standing = standing;
+        this.membersMore = !!res.truncated;
+        this.membersError = "";
+        this.membersLoadedAt = Date.now();
+      } catch (err) {
+        this.membersError = `The member list could not be loaded: ${explainError(err)}`;
+      } finally {
+        this.membersLoading = null;
+      }
+      this.renderMembers();
+      if (this.membersAgain) await this.loadMembers();
+    })();
+    return this.membersLoading;
+  }
+
+  /** What the moderator just did to someone, in force at once; the server's list follows. */
+  noteAction(id, action, reply) {
+    const st = { role: "member", banned: false, ...this.standing.get(id) };
+    switch (action) {
+      case "mute": if (reply?.until) st.muted_until = reply.until; break;
+      case "unmute": delete st.muted_until; break;
+      case "ban": st.banned = true; break;
+      case "unban": st.banned = false; break;
+    }
+    this.standing.set(id, st);
+    this.renderMembers();
+    this.membersLoadedAt = 0; // reload when the tab is next shown
+    if (this.tab === "members") this.loadMembers();
+  }
+
+  /** A member's standing now: a mute that has ended no longer counts. */
+  standingOf(id) {
+    const st = this.standing.get(id);
+    if (!st) return null;
+    const muted = st.muted_until && Date.parse(st.muted_until) > Date.now() ? st.muted_until : "";
+    return { ...st, muted_until: muted };
   }
 
   renderMembers() {
     if (!this.memberList) return;
     const me = this.ctx.me?.id;
-    const ids = new Set([...this.online, ...this.lastPost.keys()]);
+    const ids = new Set([...this.standing.keys(), ...this.online, ...this.lastPost.keys()]);
     ids.delete(me);
-    const rows = [...ids].map((id) => this.users.get(id) || { id }).sort((a, b) =>
-      (this.online.has(b.id) - this.online.has(a.id)) || String(a.display_name).localeCompare(String(b.display_name)));
+    // Online first (they are here now), then banned, then muted, then everyone by name.
+    const rank = (id) => {
+      if (this.online.has(id)) return 0;
+      const st = this.standingOf(id);
+      return st?.banned ? 1 : st?.muted_until ? 2 : 3;
+    };
+    let rows = [...ids].map((id) => this.users.get(id) || { id });
+    if (this.filter) rows = rows.filter((u) => String(u.display_name || "").toLowerCase().includes(this.filter));
+    rows.sort((a, b) => (rank(a.id) - rank(b.id)) || String(a.display_name ?? "").localeCompare(String(b.display_name ?? "")));
+    this.memberStatus.textContent = this.membersError ||
+      (this.membersMore ? `Showing the first ${MEMBER_LIMIT} members; find others by name here, or act on them from one of their messages.` : "");
     if (!rows.length) {
-      this.memberList.replaceChildren(h("li", { class: "muted mod-empty" }, "Nobody else has joined or posted since you arrived."));
+      this.memberList.replaceChildren(h("li", { class: "muted mod-empty" },
+        this.filter ? "Nobody here has that name." : "Nobody else is in this room yet."));
       return;
     }
     this.memberList.replaceChildren(...rows.map((u) => {
+      const st = this.standingOf(u.id);
       const seen = this.online.has(u.id) ? "online" : this.lastPost.get(u.id) ? `posted ${formatTime(this.lastPost.get(u.id))}` : "";
-      return h("li", { class: "mod-member", dataset: { userId: u.id } },
-        h("span", { class: "mod-member-name" }, u.display_name || "a member", " ", roleBadge(u)),
+      const flags = [];
+      if (st?.role === "moderator" || st?.role === "host") flags.push(h("span", { class: "badge" }, st.role === "host" ? "host" : "room moderator"));
+      if (st?.banned) flags.push(h("span", { class: "flag flag-warn mod-member-state", dataset: { state: "banned" } }, "Banned"));
+      else if (st?.muted_until) flags.push(h("span", { class: "flag flag-warn mod-member-state", dataset: { state: "muted" } }, `Muted until ${formatUntil(st.muted_until)}`));
+      return h("li", { class: "mod-member", dataset: { userId: u.id, online: String(this.online.has(u.id)) } },
+        h("span", { class: "mod-member-name" }, u.display_name || "a member", " ", roleBadge(u), ...flags.flatMap((f) => [" ", f])),
         h("span", { class: "muted mod-member-seen" }, seen),
         h("button", { type: "button", class: "btn btn-small btn-secondary mod-act", "aria-label": `Moderate ${u.display_name || "this member"}`, onclick: () => this.actOn(u) }, "Moderate…"));
     }));

@@ -22,7 +22,7 @@ export class ComposerGuard {
     this.mutedUntil = 0; // ms since the epoch; Infinity when the server gave no end
     this.muteReason = "";
     this.locked = false;
-    this.exempt = false; // moderators may post in locked rooms and under slow mode
+    this.exempt = false; // moderators and hosts may post in locked rooms and under slow mode
     this.closed = false; // removed or banned: nothing to guard any more
     this.waitUntil = 0;
     this.muteTimer = null;
@@ -124,7 +124,7 @@ export class ComposerGuard {
       states.push(this.readOnly ? "locked" : "locked-exempt");
       lines.push(h("p", { class: this.readOnly ? "banner-main" : "" }, this.readOnly
         ? "This room is read-only for now: a moderator has locked it. You can still read the conversation."
-        : "This room is locked: members can read but not post. As a moderator, you can still post."));
+        : "This room is locked: members can read but not post. As a moderator or host, you can still post."));
     }
     banner.replaceChildren(...lines);
     banner.hidden = lines.length === 0;

@@ -5,7 +5,7 @@
 
 import { h, notify, explainError } from "./ui.js";
 import { ComposerGuard, renderGone, applyModerationEvent } from "./restrictions.js";
-import { attachModerator } from "./moderation.js";
+import { attachModerator, detachModerator, moderates } from "./moderation.js";
 import { renderMessage } from "./messages.js";
 import { Outbox } from "./sending.js";
 
@@ -36,7 +36,8 @@ export class RoomView {
     this.room = ctx.room || { slug: ctx.slug, name: ctx.slug };
     this.msgs = new Map(); // seq -> {msg, el}
     this.outbox = new Outbox(this); // messages not yet confirmed, and those held for review
-    this.isModerator = false; // of this room: decided by probeModerator after mount
+    this.isModerator = false; // of this room: decided from the join reply (applyStanding)
+    this.standing = null; // the join reply's member: {role, muted_until?}
     this.panel = null;
     this.typers = new Map(); // user id -> {name, timer}
     this.lastSeq = 0;
@@ -105,12 +106,33 @@ export class RoomView {
     this.renderHeader();
     this.renderHistoryStatus();
     this.guard.render();
-    this.probe();
   }
 
-  /** Moderators of this room get the panel and moderator controls (moderation.js). */
-  async probe() {
-    await attachModerator(this);
+  /**
+   * The member's own standing from a join reply ({role, muted_until?}): moderators of this
+   * room get the panel and moderator controls (moderation.js), hosts the composer's
+   * exemptions, and a mute in force shows at once, after a page reload too. A reply
+   * without `member` (an older server) leaves the room role to the global role alone.
+   */
+  applyStanding(member) {
+    const known = !!member && typeof member === "object";
+    if (known) {
+      this.standing = member;
+      const until = Date.parse(member.muted_until || "");
+      if (until > Date.now()) {
+        // Keep the reason an earlier mute event gave when it is the same mute.
+        const same = this.guard.muted && Math.abs(this.guard.mutedUntil - until) < 1000;
+        this.guard.mute(member.muted_until, same ? this.guard.muteReason : "");
+      } else if (this.guard.mutedUntil > 0) {
+        this.guard.unmute(); // lifted while we were away
+      }
+    }
+    const host = known && member.role === "host";
+    if (moderates(this.me, known ? member : null)) attachModerator(this);
+    else if (known) {
+      detachModerator(this, host);
+      this.guard.setExempt(host); // the server exempts hosts from slow mode and lock too
+    }
   }
 
   showMessage(seq) {
@@ -233,6 +255,10 @@ export class RoomView {
       this.panel?.renderRoom();
     }
     this.setOnline(reply.online);
+    // Joined: "waiting for the connection" and the like are over (before the standing, whose
+    // "your mute has ended" must stay).
+    if (!this.removed) this.status("");
+    if (!this.closed && !this.removed) this.applyStanding(reply.member);
     const msgs = Array.isArray(reply.messages) ? reply.messages : [];
     const first = !this.hasJoined;
     const lastSeq = Number(reply.last_seq) || 0;
@@ -264,7 +290,6 @@ export class RoomView {
       this.scrollToBottom();
     }
     this.renderHistoryStatus();
-    if (!this.removed) this.status("");
     this.outbox.flush();
   }
 
