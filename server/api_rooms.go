@@ -1,8 +1,6 @@
 package server
 
 import (
-	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -106,16 +104,7 @@ func (s *Server) roomAudit(w http.ResponseWriter, r *http.Request, _ store.Sessi
 	}
 	out := make([]map[string]any, len(entries))
 	for i, e := range entries {
-		m := map[string]any{"id": e.ID, "actor": e.ActorID, "target": e.TargetID, "action": e.Action,
-			"reason": e.Reason, "detail": json.RawMessage(e.Detail), "at": protocol.TS(e.At),
-			"prev_hash": hex.EncodeToString(e.PrevHash), "hash": hex.EncodeToString(e.Hash)}
-		if !e.ExpiresAt.IsZero() {
-			m["expires_at"] = protocol.TS(e.ExpiresAt)
-		}
-		if e.Detail == "" {
-			m["detail"] = json.RawMessage("{}")
-		}
-		out[i] = m
+		out[i] = wireAudit(e)
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"entries": out})
 }
