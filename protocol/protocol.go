@@ -31,6 +31,13 @@ type Command struct {
 	HeldID           string `json:"held_id,omitempty"`   // approve, reject (extension)
 	ReportID         string `json:"report_id,omitempty"` // resolve_report (extension)
 	Outcome          string `json:"outcome,omitempty"`   // resolve_report (extension)
+	// Sessions, Q&A and polls (extension).
+	Session    string   `json:"session,omitempty"`     // qa.ask, poll.open: the session's id
+	QuestionID string   `json:"question_id,omitempty"` // qa.vote, qa.answer, qa.dismiss, qa.approve
+	Question   string   `json:"question,omitempty"`    // poll.open
+	Options    []string `json:"options,omitempty"`     // poll.open
+	PollID     string   `json:"poll_id,omitempty"`     // poll.vote, poll.close
+	Option     *int     `json:"option,omitempty"`      // poll.vote: 0-based index into options
 }
 
 // User is the public face of an account: never the email.
@@ -220,4 +227,93 @@ type Rule struct {
 	Reason    string `json:"reason"`
 	CreatedBy string `json:"created_by"`
 	CreatedAt string `json:"created_at"`
+}
+
+// RoomSession is a scheduled, live or past webinar or support session, as members see it.
+// Sponsor is the disclosure shown with it ("" when unsponsored).
+type RoomSession struct {
+	ID        string `json:"id"`
+	Room      string `json:"room"`
+	Kind      string `json:"kind"` // "webinar" or "support"
+	Title     string `json:"title"`
+	HostID    string `json:"host_id"`
+	Host      User   `json:"host"`
+	StartsAt  string `json:"starts_at"`
+	Sponsor   string `json:"sponsor"`
+	State     string `json:"state"` // "scheduled", "live", "ended"
+	StartedAt string `json:"started_at,omitempty"`
+	EndedAt   string `json:"ended_at,omitempty"`
+	CreatedBy string `json:"created_by"`
+	CreatedAt string `json:"created_at"`
+}
+
+// SessionUpdate tells a room a session was scheduled, changed, started or ended.
+type SessionUpdate struct {
+	Type    string      `json:"type"` // "session.update"
+	Room    string      `json:"room"`
+	Session RoomSession `json:"session"`
+}
+
+// Question is a Q&A question. Reason and RuleID are set for moderators on a held one.
+type Question struct {
+	ID      string `json:"id"`
+	Session string `json:"session"`
+	Author  User   `json:"author"`
+	Text    string `json:"text"`
+	Status  string `json:"status"` // "held", "open", "answered", "dismissed"
+	Votes   int    `json:"votes"`
+	TS      string `json:"ts"`
+	Reason  string `json:"reason,omitempty"`
+	RuleID  string `json:"rule_id,omitempty"`
+}
+
+// QAQuestion announces a question: to the room when it is open, to the room's moderators
+// only while it is held.
+type QAQuestion struct {
+	Type     string   `json:"type"` // "qa.question"
+	Room     string   `json:"room"`
+	Question Question `json:"question"`
+}
+
+// QAUpdate is a question's new vote count or status.
+type QAUpdate struct {
+	Type       string `json:"type"` // "qa.update"
+	Room       string `json:"room"`
+	Session    string `json:"session"`
+	QuestionID string `json:"question_id"`
+	Votes      int    `json:"votes"`
+	Status     string `json:"status"`
+	By         *User  `json:"by,omitempty"` // who answered, dismissed or approved it
+}
+
+// QAAlert tells a room's moderators a published question matched an alert rule.
+type QAAlert struct {
+	Type       string `json:"type"` // "qa.alert"
+	Room       string `json:"room"`
+	Session    string `json:"session"`
+	QuestionID string `json:"question_id"`
+	Author     User   `json:"author"`
+	RuleID     string `json:"rule_id"`
+	Reason     string `json:"reason"`
+}
+
+// Poll is a session's poll with its live results: Counts[i] votes for Options[i].
+type Poll struct {
+	ID        string   `json:"id"`
+	Session   string   `json:"session"`
+	Question  string   `json:"question"`
+	Options   []string `json:"options"`
+	Counts    []int    `json:"counts"`
+	Total     int      `json:"total"`
+	State     string   `json:"state"` // "open" or "closed"
+	CreatedAt string   `json:"created_at"`
+	ClosedAt  string   `json:"closed_at,omitempty"`
+}
+
+// PollResults carries a poll and its results: when it opens, as votes come in (coalesced),
+// and once more, final, when it closes.
+type PollResults struct {
+	Type string `json:"type"` // "poll.results"
+	Room string `json:"room"`
+	Poll Poll   `json:"poll"`
 }

@@ -265,4 +265,54 @@ type Store interface {
 
 	Ping(ctx context.Context) error
 	Close() error
+
+	// Live sessions, Q&A and polls (see sessions.go). Session changes are audited in the
+	// same transaction as their effect, with the audit entry the caller passes (Action
+	// "session_schedule", "session_update", "session_start" or "session_end").
+	// CreateRoomSession stores s as scheduled; ErrNotFound if the room or the host does not
+	// exist, ErrConflict on a reused ID.
+	CreateRoomSession(ctx context.Context, s RoomSession, audit AuditEntry) (RoomSession, error)
+	// RoomSession returns one session; ErrNotFound if none.
+	RoomSession(ctx context.Context, id string) (RoomSession, error)
+	// RoomSessions returns up to limit of a room's sessions in the given states (none: any),
+	// by StartsAt, then ID.
+	RoomSessions(ctx context.Context, roomID string, states []string, limit int) ([]RoomSession, error)
+	// UpdateRoomSession applies p to a session that has not ended; ErrConflict, with nothing
+	// stored, if it has.
+	UpdateRoomSession(ctx context.Context, id string, p SessionPatch, audit AuditEntry) (RoomSession, error)
+	// StartRoomSession moves a scheduled session to live with StartedAt = audit.At;
+	// ErrConflict, with nothing stored, if it is not scheduled.
+	StartRoomSession(ctx context.Context, id string, audit AuditEntry) (RoomSession, error)
+	// EndRoomSession moves a scheduled or live session to ended with EndedAt = audit.At and
+	// closes its open polls; ErrConflict, with nothing stored, if it has already ended.
+	EndRoomSession(ctx context.Context, id string, audit AuditEntry) (RoomSession, error)
+	// AddQuestion stores q (Status QuestionOpen or QuestionHeld) in a session that has not
+	// ended: ErrNotFound if the session is not in q.RoomID, ErrConflict if it has ended or
+	// on a reused ID.
+	AddQuestion(ctx context.Context, q Question) (Question, error)
+	// Question returns one question with its votes; ErrNotFound if none.
+	Question(ctx context.Context, id string) (Question, error)
+	// Questions returns up to limit of a session's questions in the given statuses (none:
+	// any), oldest first, with their votes.
+	Questions(ctx context.Context, sessionID string, statuses []string, limit int) ([]Question, error)
+	// VoteQuestion records userID's vote for an open question once: a repeat stores nothing
+	// and answers added=false. ErrNotFound if there is no such question; ErrConflict if it
+	// is not open.
+	VoteQuestion(ctx context.Context, questionID, userID string, at time.Time) (q Question, added bool, err error)
+	// DecideQuestion moves a question to status (QuestionCanMove) by a user at a time;
+	// ErrConflict, with nothing stored, if its current status does not allow it.
+	DecideQuestion(ctx context.Context, id, status, by string, at time.Time) (Question, error)
+	// CreatePoll stores p as open in a live session: ErrNotFound if the session is not in
+	// p.RoomID, ErrConflict if it is not live or on a reused ID.
+	CreatePoll(ctx context.Context, p Poll) (Poll, error)
+	// Poll returns one poll with its counts; ErrNotFound if none.
+	Poll(ctx context.Context, id string) (Poll, error)
+	// Polls returns up to limit of a session's polls, oldest first, with their counts.
+	Polls(ctx context.Context, sessionID string, limit int) ([]Poll, error)
+	// VotePoll records userID's one vote, for option (0-based): ErrNotFound if there is no
+	// such poll or option; ErrConflict, with nothing stored, if userID has already voted in
+	// it or it is closed. A vote never lands after the poll's close.
+	VotePoll(ctx context.Context, pollID, userID string, option int, at time.Time) (Poll, error)
+	// ClosePoll closes an open poll; ErrConflict if it is already closed.
+	ClosePoll(ctx context.Context, id, by string, at time.Time) (Poll, error)
 }

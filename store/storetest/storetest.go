@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runModeration(t, fresh)
 	runReview(t, fresh)
 	runMembers(t, fresh)
+	runSessions(t, fresh)
 }
 
 func ctxT(t *testing.T) context.Context {
