@@ -1,0 +1,120 @@
+package media
+
+import (
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Bounds of a subscriber's estimate, bits/s.
+const (
+	minBitrate   = 100_000
+	maxBitrate   = 20_000_000
+	audioReserve = 64_000 // kept back per audio track before video layers are chosen
+)
+
+// estimator is a subscriber's downlink bandwidth estimate: the receiver's own estimate
+// (REMB) when it sends one, bounded by a loss-based estimate from receiver reports (cut
+// when loss is high, grown slowly while it is low), as in the loss-based half of GCC.
+type estimator struct {
+	mu       sync.Mutex // guards everything below
+	loss     float64    // loss-based estimate
+	lossAt   time.Time  // last adjustment; reports from several tracks arrive together
+	lastFrac float64
+	remb     float64
+	rembAt   time.Time
+}
+
+func newEstimator(initial float64) *estimator { return &estimator{loss: initial} }
+
+func (e *estimator) onREMB(bps float64, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.remb, e.rembAt = bps, now
+	if bps > e.loss && e.lastFrac < 0.02 {
+		e.loss = min(bps, maxBitrate) // no loss: trust the receiver's higher estimate
+	}
+}
+
+func (e *estimator) onLoss(fraction uint8, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if now.Sub(e.lossAt) < 500*time.Millisecond {
+		return
+	}
+	e.lossAt = now
+	f := float64(fraction) / 256
+	e.lastFrac = f
+	switch {
+	case f > 0.10:
+		e.loss *= 1 - 0.5*f
+	case f < 0.02:
+		e.loss *= 1.08
+	}
+	e.loss = max(minBitrate, min(e.loss, maxBitrate))
+}
+
+func (e *estimator) estimate(now time.Time) float64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.remb > 0 && now.Sub(e.rembAt) < 5*time.Second {
+		return min(e.remb, e.loss)
+	}
+	return e.loss
+}
+
+// chooseLayers sets each simulcast subscription's target layer from the subscriber's
+// estimate, shared equally between its video tracks after reserving audio. Downgrades
+// happen at once; an upgrade must be asked for on two ticks in a row, so a noisy estimate
+// does not flap between layers. A manual choice (media.layer) wins when that layer exists.
+func (p *participant) chooseLayers(now time.Time) {
+	est := p.bwe.estimate(now)
+	var videos []*downTrack
+	audio := 0
+	for _, d := range p.downs {
+		switch {
+		case d.pub.typ == webrtc.RTPCodecTypeAudio:
+			audio++
+		case d.pub.simulcast:
+			videos = append(videos, d)
+		}
+	}
+	if len(videos) == 0 {
+		return
+	}
+	budget := (est - float64(audio*audioReserve)) / float64(len(videos))
+	for _, d := range videos {
+		idx, rates := d.pub.available()
+		if len(idx) == 0 {
+			continue
+		}
+		want := idx[0]
+		for i, r := range rates {
+			if float64(r) <= budget {
+				want = idx[i]
+			}
+		}
+		d.mu.Lock()
+		for _, i := range idx {
+			if d.manual == i {
+				want = i
+			}
+		}
+		switch {
+		case want > d.target && d.current >= 0:
+			if d.upVotes++; d.upVotes < 2 {
+				want = d.target
+			}
+		default:
+			d.upVotes = 0
+		}
+		changed := want != d.target
+		d.target = want
+		waiting := d.current != d.target
+		d.mu.Unlock()
+		if changed || waiting {
+			d.pub.requestKeyframe(want) // the switch waits for a keyframe on the new layer
+		}
+	}
+}

@@ -1,0 +1,268 @@
+package media
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// downTrack is one published track as one subscriber receives it. It implements
+// webrtc.TrackLocal itself (rather than TrackLocalStaticRTP) to learn the subscriber's
+// negotiated SSRC, payload type and header extension ids, so each packet is rewritten for
+// this subscriber: its SSRC and payload type, continuous sequence numbers and timestamps
+// across layer switches and mutes, and only the extensions we forward, with its ids.
+type downTrack struct {
+	pub    *pubTrack
+	sub    *participant
+	sender *webrtc.RTPSender
+	q      chan outPacket
+	done   chan struct{}
+	once   sync.Once
+
+	mu       sync.Mutex // guards everything below; taken per packet by the layer readers
+	bound    bool
+	ssrc     uint32
+	pt       uint8
+	ws       webrtc.TrackLocalWriter
+	extOut   map[string]uint8 // forwarded extension URI → the subscriber's id
+	absSend  uint8            // the subscriber's abs-send-time id, 0 if not negotiated
+	current  int              // layer being forwarded; -1 before the first keyframe
+	target   int              // layer wanted; the switch happens on its next keyframe
+	manual   int              // layer fixed by media.layer; -1 is auto
+	upVotes  int              // ticks in a row that asked for a higher layer (hysteresis)
+	needKey  bool             // video: forward nothing until a keyframe
+	resync   bool             // recompute offsets at the next forwarded packet
+	started  bool
+	seqOff   uint16
+	tsOff    uint32
+	fromSeq  uint16 // first input seq after the last resync; older packets are dropped
+	lastSeq  uint16
+	lastTS   uint32
+	lastAt   time.Time
+	switches int
+}
+
+type outPacket struct {
+	hdr     rtp.Header
+	payload []byte
+	ws      webrtc.TrackLocalWriter
+	absSend uint8
+}
+
+func newDownTrack(pub *pubTrack, sub *participant, queue, layer int) *downTrack {
+	d := &downTrack{pub: pub, sub: sub, q: make(chan outPacket, queue), done: make(chan struct{}),
+		current: -1, target: layer, manual: -1}
+	if !pub.simulcast {
+		d.current, d.target = 0, 0
+	}
+	d.needKey = pub.typ == webrtc.RTPCodecTypeVideo
+	go d.writeLoop()
+	return d
+}
+
+// The webrtc.TrackLocal interface.
+
+func (d *downTrack) ID() string                { return d.pub.id }
+func (d *downTrack) RID() string               { return "" }
+func (d *downTrack) Kind() webrtc.RTPCodecType { return d.pub.typ }
+
+// StreamID groups a participant's camera and microphone in one MediaStream on the client;
+// a screen share is a stream of its own.
+func (d *downTrack) StreamID() string {
+	if d.pub.kind == KindScreen {
+		return d.pub.id
+	}
+	return d.pub.owner.id
+}
+
+func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	var codec webrtc.RTPCodecParameters
+	found := false
+	for _, c := range ctx.CodecParameters() {
+		if strings.EqualFold(c.MimeType, d.pub.codec.MimeType) {
+			codec, found = c, true
+			break
+		}
+	}
+	if !found {
+		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+	}
+	ext := make(map[string]uint8)
+	var abs uint8
+	for _, h := range ctx.HeaderExtensions() {
+		if h.URI == sdp.ABSSendTimeURI {
+			abs = uint8(h.ID)
+		}
+		for _, uri := range forwardedExtensions[d.pub.typ] {
+			if h.URI == uri {
+				ext[uri] = uint8(h.ID)
+			}
+		}
+	}
+	d.mu.Lock()
+	d.bound, d.ssrc, d.pt, d.ws = true, uint32(ctx.SSRC()), uint8(codec.PayloadType), ctx.WriteStream()
+	d.extOut, d.absSend = ext, abs
+	target := d.target
+	d.mu.Unlock()
+	if d.pub.typ == webrtc.RTPCodecTypeVideo {
+		go d.pub.requestKeyframe(target) // a new subscriber needs a keyframe to start
+	}
+	return codec, nil
+}
+
+func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.mu.Lock()
+	d.bound = false
+	d.mu.Unlock()
+	return nil
+}
+
+// offer takes one packet of layer from the publisher's reader. It decides, rewrites and
+// queues without blocking; a full queue drops the packet.
+func (d *downTrack) offer(layer int, p *rtp.Packet, key bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.bound {
+		return
+	}
+	if layer != d.current {
+		if layer != d.target || !key {
+			return // another layer than this subscriber's
+		}
+		if d.current >= 0 {
+			d.switches++
+			metricLayerSwitches.Inc()
+		}
+		d.current, d.needKey, d.resync = layer, false, true
+	}
+	if d.needKey {
+		if !key {
+			dropsLayer.Inc()
+			go d.pub.requestKeyframe(layer)
+			return
+		}
+		d.needKey, d.resync = false, true
+	}
+	now := time.Now()
+	if d.resync {
+		d.resync = false
+		d.fromSeq = p.SequenceNumber
+		if d.started {
+			d.seqOff = d.lastSeq + 1 - p.SequenceNumber
+			ticks := uint32(now.Sub(d.lastAt).Seconds()*float64(d.pub.codec.ClockRate)) + 1
+			d.tsOff = d.lastTS + ticks - p.Timestamp
+		}
+		d.started = true
+	} else if diff := int16(p.SequenceNumber - d.fromSeq); diff < 0 {
+		return // from before the switch point: the subscriber's numbering has moved on
+	} else if diff > 16384 {
+		d.fromSeq = p.SequenceNumber - 8192 // keep the mark within int16 reach as seqs wrap
+	}
+	out := outPacket{hdr: p.Header, payload: p.Payload, ws: d.ws, absSend: d.absSend}
+	out.hdr.SSRC, out.hdr.PayloadType = d.ssrc, d.pt
+	out.hdr.SequenceNumber = p.SequenceNumber + d.seqOff
+	out.hdr.Timestamp = p.Timestamp + d.tsOff
+	out.hdr.Extension, out.hdr.Extensions, out.hdr.ExtensionProfile = false, nil, 0
+	for uri, in := range d.pub.extIn {
+		if id := d.extOut[uri]; id != 0 {
+			if v := p.GetExtension(in); v != nil {
+				_ = out.hdr.SetExtension(id, v)
+			}
+		}
+	}
+	if int16(out.hdr.SequenceNumber-d.lastSeq) > 0 || !d.started || d.lastAt.IsZero() {
+		d.lastSeq, d.lastTS, d.lastAt = out.hdr.SequenceNumber, out.hdr.Timestamp, now
+	}
+	select {
+	case d.q <- out:
+	default:
+		dropsQueueFull.Inc()
+	}
+}
+
+// writeLoop is the subscriber track's writer: SRTP and the socket write happen here, off
+// the publisher's reader.
+func (d *downTrack) writeLoop() {
+	for {
+		select {
+		case <-d.done:
+			return
+		case p := <-d.q:
+			if p.absSend != 0 {
+				_ = p.hdr.SetExtension(p.absSend, mustAbsSendTime(time.Now()))
+			}
+			n, err := p.ws.WriteRTP(&p.hdr, p.payload)
+			if err != nil {
+				continue // closed or not yet connected: the session cleans up
+			}
+			countOut(uint64(n))
+		}
+	}
+}
+
+func mustAbsSendTime(t time.Time) []byte {
+	b, _ := rtp.NewAbsSendTimeExtension(t).Marshal() // three bytes; cannot fail
+	return b
+}
+
+// readRTCP handles what the subscriber says about this track: keyframe requests go to the
+// publisher (rate-limited there), estimates and losses feed the subscriber's estimator.
+func (d *downTrack) readRTCP() {
+	for {
+		pkts, _, err := d.sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			switch p := pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				plisIn.Inc()
+				d.mu.Lock()
+				layer := d.current
+				d.mu.Unlock()
+				if layer < 0 {
+					layer = d.target
+				}
+				d.pub.requestKeyframe(layer)
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				d.sub.bwe.onREMB(float64(p.Bitrate), time.Now())
+			case *rtcp.ReceiverReport:
+				for _, r := range p.Reports {
+					d.sub.bwe.onLoss(r.FractionLost, time.Now())
+				}
+			case *rtcp.TransportLayerNack:
+				for _, n := range p.Nacks {
+					metricNACKs.Add(float64(len(n.PacketList())))
+				}
+			}
+		}
+	}
+}
+
+// restart runs when the source is unmuted: start again cleanly, on a keyframe, with no gap
+// in the subscriber's sequence numbers.
+func (d *downTrack) restart() {
+	d.mu.Lock()
+	d.resync = true
+	d.needKey = d.pub.typ == webrtc.RTPCodecTypeVideo
+	target := d.target
+	d.mu.Unlock()
+	if d.needKeyframe() {
+		d.pub.requestKeyframe(target)
+	}
+}
+
+func (d *downTrack) needKeyframe() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.needKey || d.current != d.target
+}
+
+func (d *downTrack) close() {
+	d.once.Do(func() { close(d.done) })
+}

@@ -1,0 +1,180 @@
+package media
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/logging"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// videoOrientationURI lets a phone publish portrait video without re-encoding.
+const videoOrientationURI = "urn:3gpp:video-orientation"
+
+// engine is the node's WebRTC stack: one UDP port (and optionally one TCP port) shared by
+// every peer connection, the codecs and header extensions we negotiate, and the RTCP
+// interceptors.
+type engine struct {
+	api     *webrtc.API
+	udp     *net.UDPConn
+	udpMux  ice.UDPMux
+	tcp     net.Listener // nil without ICE-TCP
+	tcpMux  ice.TCPMux
+	udpAddr *net.UDPAddr // where the UDP port is bound (the embedded TURN relays only here)
+}
+
+func newEngine(cfg Config) (*engine, error) {
+	listenIP := net.ParseIP(cfg.ListenIP)
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: listenIP, Port: cfg.UDPPort})
+	if err != nil {
+		return nil, fmt.Errorf("media: listen on ICE UDP port %d: %w", cfg.UDPPort, err)
+	}
+	e := &engine{udp: udp, udpAddr: udp.LocalAddr().(*net.UDPAddr)}
+	logs := pionLogs{log: cfg.Logger}
+
+	var se webrtc.SettingEngine
+	se.LoggerFactory = logs
+	e.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), udp)
+	se.SetICEUDPMux(e.udpMux)
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	if cfg.TCPPort > 0 {
+		e.tcp, err = net.ListenTCP("tcp", &net.TCPAddr{IP: listenIP, Port: cfg.TCPPort})
+		if err != nil {
+			_ = udp.Close()
+			return nil, fmt.Errorf("media: listen on ICE TCP port %d: %w", cfg.TCPPort, err)
+		}
+		e.tcpMux = webrtc.NewICETCPMux(logs.NewLogger("tcpmux"), e.tcp, 8)
+		se.SetICETCPMux(e.tcpMux)
+		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+	}
+	se.SetNetworkTypes(networks)
+	if listenIP != nil && !listenIP.IsUnspecified() {
+		// Candidates on other interfaces would name ports nothing listens on.
+		se.SetIPFilter(func(ip net.IP) bool { return ip.Equal(listenIP) })
+	}
+	if len(cfg.PublicIPs) > 0 {
+		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
+	}
+	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	// The server has no use for mDNS: clients reach its announced address, and it learns
+	// theirs from the checks (peer-reflexive), so .local candidates need no resolving.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+
+	m := &webrtc.MediaEngine{}
+	ir := &interceptor.Registry{}
+	if err := configureMedia(m, ir); err != nil {
+		e.close()
+		return nil, err
+	}
+	e.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	return e, nil
+}
+
+// configureMedia registers VP8 and Opus, the header extensions each direction needs, and
+// the interceptors: NACK generation (to publishers) and answering (to subscribers), RTCP
+// sender and receiver reports, and transport-wide congestion feedback for publishers.
+//
+// Only what is forwarded or used is negotiated: mid and rid (which stream is which),
+// transport-cc (publishers' congestion control) on the way in; audio level and video
+// orientation both ways (forwarded, ids remapped per subscriber); abs-send-time on the way
+// out, written at send time, so browsers can estimate bandwidth and send REMB.
+func configureMedia(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
+	videoFB := []webrtc.RTCPFeedback{
+		{Type: webrtc.TypeRTCPFBGoogREMB}, {Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
+		{Type: webrtc.TypeRTCPFBNACK}, {Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
+		{Type: webrtc.TypeRTCPFBTransportCC},
+	}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFB},
+		PayloadType:        96,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		return fmt.Errorf("media: register VP8: %w", err)
+	}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
+			SDPFmtpLine: "minptime=10;useinbandfec=1", RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}}},
+		PayloadType: 111,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return fmt.Errorf("media: register Opus: %w", err)
+	}
+	in := webrtc.RTPTransceiverDirectionRecvonly
+	out := webrtc.RTPTransceiverDirectionSendonly
+	exts := []struct {
+		uri  string
+		typ  webrtc.RTPCodecType
+		dirs []webrtc.RTPTransceiverDirection
+	}{
+		{sdp.SDESMidURI, webrtc.RTPCodecTypeAudio, []webrtc.RTPTransceiverDirection{in}},
+		{sdp.SDESMidURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{in}},
+		{sdp.SDESRTPStreamIDURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{in}},
+		{sdp.SDESRepairRTPStreamIDURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{in}},
+		{sdp.TransportCCURI, webrtc.RTPCodecTypeAudio, []webrtc.RTPTransceiverDirection{in}},
+		{sdp.TransportCCURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{in}},
+		{sdp.AudioLevelURI, webrtc.RTPCodecTypeAudio, []webrtc.RTPTransceiverDirection{in, out}},
+		{videoOrientationURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{in, out}},
+		{sdp.ABSSendTimeURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{out}},
+	}
+	for _, x := range exts {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: x.uri}, x.typ, x.dirs...); err != nil {
+			return fmt.Errorf("media: register header extension %s: %w", x.uri, err)
+		}
+	}
+	if err := webrtc.ConfigureNack(m, ir); err != nil {
+		return fmt.Errorf("media: NACK interceptors: %w", err)
+	}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return fmt.Errorf("media: RTCP report interceptors: %w", err)
+	}
+	tw, err := twcc.NewSenderInterceptor()
+	if err != nil {
+		return fmt.Errorf("media: TWCC interceptor: %w", err)
+	}
+	ir.Add(tw)
+	return nil
+}
+
+func (e *engine) close() {
+	if e.udpMux != nil {
+		_ = e.udpMux.Close()
+	}
+	_ = e.udp.Close()
+	if e.tcpMux != nil {
+		_ = e.tcpMux.Close()
+	}
+	if e.tcp != nil {
+		_ = e.tcp.Close()
+	}
+}
+
+// pionLogs sends Pion's logs to slog. Pion's warnings are mostly about what remote peers do
+// (a bad packet, a lost candidate), so they are logged a level lower than Pion names them.
+type pionLogs struct{ log *slog.Logger }
+
+func (p pionLogs) NewLogger(scope string) logging.LeveledLogger {
+	return pionLogger{log: p.log.With("pion", scope)}
+}
+
+type pionLogger struct{ log *slog.Logger }
+
+func (l pionLogger) logf(level slog.Level, format string, args ...any) {
+	if l.log.Enabled(context.Background(), level) {
+		l.log.Log(context.Background(), level, fmt.Sprintf(format, args...))
+	}
+}
+
+func (l pionLogger) Trace(msg string)                  { l.logf(slog.LevelDebug-4, "%s", msg) }
+func (l pionLogger) Tracef(format string, args ...any) { l.logf(slog.LevelDebug-4, format, args...) }
+func (l pionLogger) Debug(msg string)                  { l.logf(slog.LevelDebug-4, "%s", msg) }
+func (l pionLogger) Debugf(format string, args ...any) { l.logf(slog.LevelDebug-4, format, args...) }
+func (l pionLogger) Info(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
+func (l pionLogger) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
+func (l pionLogger) Warn(msg string)                   { l.logf(slog.LevelInfo, "%s", msg) }
+func (l pionLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelInfo, format, args...) }
+func (l pionLogger) Error(msg string)                  { l.logf(slog.LevelWarn, "%s", msg) }
+func (l pionLogger) Errorf(format string, args ...any) { l.logf(slog.LevelWarn, format, args...) }
