@@ -93,6 +93,7 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 }
 
 func (c *conn) leaveAll() {
+	c.h.mediaGone(c)
 	c.subMu.Lock()
 	subs := c.subs
 	c.subs = make(map[string]*sub)
@@ -134,6 +135,10 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 	}
 	if cmd.Type == "" {
 		c.fail(cmd.ID, protocol.Errorf(protocol.CodeBadRequest, "command has no type"))
+		return
+	}
+	if mediaCommands[cmd.Type] {
+		c.mediaCommand(ctx, cmd, data) // media.go: media fields are read from the raw frame
 		return
 	}
 	if _, known := roomCommands[cmd.Type]; !known {

@@ -77,6 +77,7 @@ type Hub struct {
 	br    broker.Broker
 	pres  broker.Presence
 	ix    *index
+	media *mediaHub // nil until AttachMedia (media.go)
 
 	draining atomic.Bool
 	serving  sync.WaitGroup                // one per ServeHTTP that upgraded; Drain waits for their clean-up
@@ -237,6 +238,8 @@ func (h *Hub) HandleMessage(channel string, payload []byte) {
 		}
 	case rooms.KindRemove:
 		h.removeUser(e.Room, e.User, e.Data)
+	case mediaRelayKind:
+		h.mediaRelay(e.Data)
 	case rooms.KindRevoke:
 		for _, c := range h.snapshot(e.Session) {
 			go c.close(websocket.StatusPolicyViolation, "session revoked")

@@ -79,6 +79,7 @@ func (lr *localRoom) subsOf(userID string) []*sub {
 // removeUser takes a user out of a room on this node at once: every connection gets the
 // `removed` event and stops receiving the room.
 func (h *Hub) removeUser(slug, userID string, frame []byte) {
+	h.mediaRemoved(slug, userID) // before the lookup: the session may be here without them
 	lr := h.ix.get(slug)
 	if lr == nil {
 		return

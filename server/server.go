@@ -16,6 +16,7 @@ import (
 	"github.com/havenhealth/haven/broker"
 	"github.com/havenhealth/haven/hub"
 	"github.com/havenhealth/haven/internal/httpx"
+	"github.com/havenhealth/haven/media"
 	"github.com/havenhealth/haven/rooms"
 	"github.com/havenhealth/haven/store"
 	"github.com/havenhealth/haven/web"
@@ -27,6 +28,7 @@ type Config struct {
 	Accounts accounts.Config
 	Rooms    rooms.Config
 	Hub      hub.Config
+	Media    media.Config
 	Logger   *slog.Logger
 }
 
@@ -39,6 +41,7 @@ type Server struct {
 	accounts *accounts.Service
 	rooms    *rooms.Service
 	hub      *hub.Hub
+	media    *media.Node
 	handler  http.Handler
 }
 
@@ -61,6 +64,10 @@ func New(cfg Config, st store.Store, br broker.Broker, pres broker.Presence) *Se
 	cfg.Hub.NodeID = cfg.NodeID
 	cfg.Hub.Logger = cfg.Logger
 	s.hub = hub.New(cfg.Hub, s.accounts, s.rooms, br, pres)
+	cfg.Media.NodeID = cfg.NodeID
+	cfg.Media.Logger = cfg.Logger
+	s.media = media.NewNode(cfg.Media, br, st) // the store audits media control actions
+	s.hub.AttachMedia(s.media)
 
 	mux := http.NewServeMux()
 	s.accounts.Routes(mux)
@@ -79,8 +86,13 @@ func New(cfg Config, st store.Store, br broker.Broker, pres broker.Presence) *Se
 	return s
 }
 
-// Start connects the node to the broker.
-func (s *Server) Start(ctx context.Context) error { return s.hub.Start(ctx) }
+// Start connects the node to the broker and starts media.
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.hub.Start(ctx); err != nil {
+		return err
+	}
+	return s.media.Start(ctx)
+}
 
 // Handler serves everything the node offers.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -91,8 +103,15 @@ func (s *Server) Accounts() *accounts.Service { return s.accounts }
 // Rooms returns the room service.
 func (s *Server) Rooms() *rooms.Service { return s.rooms }
 
-// Drain stops taking connections and sends every client elsewhere before ctx ends.
-func (s *Server) Drain(ctx context.Context) { s.hub.Drain(ctx) }
+// Media returns the node's media sessions (the binary binds their ports at start).
+func (s *Server) Media() *media.Node { return s.media }
+
+// Drain stops taking connections and sends every client elsewhere before ctx ends. Media
+// sessions end first, so their members hear media.ended before the socket closes.
+func (s *Server) Drain(ctx context.Context) {
+	s.media.Close(ctx)
+	s.hub.Drain(ctx)
+}
 
 // readyz is 200 while the store answers, with "degraded" while the broker does not (the
 // node still serves its own members, so a load balancer should keep it); 503 when the
