@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -30,6 +31,25 @@ type config struct {
 	ShutdownTimeout time.Duration
 	PresenceTTL     time.Duration
 	SeedDemo        bool
+	Media           mediaConfig
+}
+
+// mediaConfig is the WebRTC part: ports, the addresses announced to browsers, and the
+// STUN/TURN servers handed to them.
+type mediaConfig struct {
+	ListenIP        string
+	UDPPort         int
+	TCPPort         int
+	PublicIPs       []string
+	STUNURLs        []string
+	TURNURLs        []string
+	TURNUsername    string
+	TURNPassword    string
+	TURNSecret      string
+	TURNPort        int
+	TURNRealm       string
+	TURNTTL         time.Duration
+	SupportCapacity int
 }
 
 // setting documents one flag; the README's configuration table is generated from the same
@@ -57,6 +77,19 @@ var settings = []setting{
 	{"shutdown-timeout", "HAVEN_SHUTDOWN_TIMEOUT", "10s", "how long a drain on SIGTERM may take"},
 	{"presence-ttl", "HAVEN_PRESENCE_TTL", "30s", "how long a silent node's presence survives (cluster mode)"},
 	{"seed-demo", "HAVEN_SEED_DEMO", "true", "create demo condition rooms when there are none"},
+	{"rtc-listen-ip", "HAVEN_RTC_LISTEN_IP", "", "address the WebRTC ports bind to; empty binds all interfaces"},
+	{"rtc-udp-port", "HAVEN_RTC_UDP_PORT", "7882", "the one UDP port all WebRTC media uses (ICE UDP mux); open it in the firewall"},
+	{"rtc-tcp-port", "HAVEN_RTC_TCP_PORT", "0", "TCP port for WebRTC media when UDP is blocked (ICE-TCP); 0 disables it"},
+	{"rtc-public-ip", "HAVEN_RTC_PUBLIC_IP", "", "comma-separated public addresses announced to browsers (NAT 1:1, e.g. a cloud VM's); empty announces local addresses"},
+	{"stun-urls", "HAVEN_STUN_URLS", "", "comma-separated STUN servers handed to browsers (stun:host:3478)"},
+	{"turn-urls", "HAVEN_TURN_URLS", "", "comma-separated external TURN servers handed to browsers (turn:host:3478?transport=udp, turns:host:5349)"},
+	{"turn-username", "HAVEN_TURN_USERNAME", "", "static username for the external TURN servers (when no TURN secret)"},
+	{"turn-password", "HAVEN_TURN_PASSWORD", "", "static password for the external TURN servers"},
+	{"turn-secret", "HAVEN_TURN_SECRET", "", "shared secret for short-lived TURN credentials (coturn use-auth-secret; required by the embedded TURN server)"},
+	{"turn-port", "HAVEN_TURN_PORT", "0", "UDP port of an embedded TURN server that relays to this node only; 0 disables it"},
+	{"turn-realm", "HAVEN_TURN_REALM", "haven", "realm of the embedded TURN server"},
+	{"turn-credential-ttl", "HAVEN_TURN_CREDENTIAL_TTL", "4h", "how long a TURN credential handed to a browser stays valid"},
+	{"support-capacity", "HAVEN_SUPPORT_CAPACITY", "8", "most participants in a support session's audio/video"},
 }
 
 func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
@@ -88,6 +121,13 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 		}
 		return d
 	}
+	integer := func(name string) int {
+		n, perr := strconv.Atoi(get(name))
+		if perr != nil && err == nil {
+			err = fmt.Errorf("-%s: %w", name, perr)
+		}
+		return n
+	}
 	c = config{
 		Addr: get("addr"), AdminAddr: get("admin-addr"), DataDir: get("data-dir"),
 		DatabaseURL: get("database-url"), RedisURL: get("redis-url"), NodeID: get("node-id"),
@@ -97,6 +137,13 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 		LogLevel: get("log-level"), LogFormat: get("log-format"),
 		ShutdownTimeout: duration("shutdown-timeout"), PresenceTTL: duration("presence-ttl"),
 		SeedDemo: boolean("seed-demo"),
+		Media: mediaConfig{
+			ListenIP: get("rtc-listen-ip"), UDPPort: integer("rtc-udp-port"), TCPPort: integer("rtc-tcp-port"),
+			PublicIPs: list(get("rtc-public-ip")), STUNURLs: list(get("stun-urls")), TURNURLs: list(get("turn-urls")),
+			TURNUsername: get("turn-username"), TURNPassword: *vals["turn-password"], TURNSecret: *vals["turn-secret"],
+			TURNPort: integer("turn-port"), TURNRealm: get("turn-realm"), TURNTTL: duration("turn-credential-ttl"),
+			SupportCapacity: integer("support-capacity"),
+		},
 	}
 	if err != nil {
 		return c, err
@@ -113,6 +160,9 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	if (c.AdminEmail == "") != (c.AdminPassword == "") {
 		return c, fmt.Errorf("HAVEN_ADMIN_EMAIL and HAVEN_ADMIN_PASSWORD go together")
 	}
+	if err := c.Media.validate(); err != nil {
+		return c, err
+	}
 	if c.PublicURL == "" {
 		scheme, host := "http", c.Addr
 		if c.TLSCert != "" {
@@ -126,12 +176,57 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	return c, nil
 }
 
-func (c config) origins() []string {
+func (c config) origins() []string { return list(c.AllowedOrigins) }
+
+// list splits a comma-separated setting, dropping blanks.
+func list(s string) []string {
 	var out []string
-	for _, o := range strings.Split(c.AllowedOrigins, ",") {
+	for _, o := range strings.Split(s, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			out = append(out, o)
 		}
 	}
 	return out
+}
+
+func (m mediaConfig) validate() error {
+	for name, p := range map[string]int{"rtc-udp-port": m.UDPPort, "rtc-tcp-port": m.TCPPort, "turn-port": m.TURNPort} {
+		if p < 0 || p > 65535 {
+			return fmt.Errorf("-%s: %d is not a port", name, p)
+		}
+	}
+	if m.ListenIP != "" && net.ParseIP(m.ListenIP) == nil {
+		return fmt.Errorf("-rtc-listen-ip: %q is not an IP address", m.ListenIP)
+	}
+	for _, ip := range m.PublicIPs {
+		if net.ParseIP(ip) == nil {
+			return fmt.Errorf("-rtc-public-ip: %q is not an IP address", ip)
+		}
+	}
+	for _, u := range m.STUNURLs {
+		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") {
+			return fmt.Errorf("-stun-urls: %q is not a stun: or stuns: URL", u)
+		}
+	}
+	for _, u := range m.TURNURLs {
+		if !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+			return fmt.Errorf("-turn-urls: %q is not a turn: or turns: URL", u)
+		}
+	}
+	if len(m.TURNURLs) > 0 && m.TURNSecret == "" && (m.TURNUsername == "" || m.TURNPassword == "") {
+		return fmt.Errorf("-turn-urls needs -turn-secret, or -turn-username and -turn-password")
+	}
+	if m.TURNPort > 0 && m.TURNSecret == "" {
+		return fmt.Errorf("-turn-port (the embedded TURN server) needs -turn-secret")
+	}
+	if m.TURNPort > 0 && len(m.PublicIPs) == 0 && (m.ListenIP == "" || net.ParseIP(m.ListenIP).IsUnspecified()) {
+		return fmt.Errorf("-turn-port needs -rtc-public-ip (or a specific -rtc-listen-ip) to announce")
+	}
+	if m.TURNTTL <= 0 {
+		return fmt.Errorf("-turn-credential-ttl must be positive")
+	}
+	if m.SupportCapacity < 2 {
+		return fmt.Errorf("-support-capacity must be at least 2")
+	}
+	return nil
 }

@@ -66,15 +66,27 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer br.Close()
+	reg, closeReg, err := mediaRegistry(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeReg()
 
 	srv := server.New(server.Config{
 		NodeID:   cfg.NodeID,
 		Accounts: accounts.Config{TrustProxy: cfg.TrustProxy},
 		Hub:      hub.Config{AllowedOrigins: cfg.origins()},
+		Media:    cfg.Media.config(reg),
 		Logger:   log,
 	}, st, br, pres)
 	if err := srv.Start(ctx); err != nil {
-		return fmt.Errorf("start broker: %w", err)
+		return fmt.Errorf("start: %w", err)
+	}
+	// Bind the media ports now, so a taken port shows at start rather than at the first
+	// webinar. Chat does not depend on media: the node serves it either way, and media
+	// tries the ports again when a session starts.
+	if err := srv.Media().Listen(); err != nil {
+		log.Error("media unavailable: webinars and support sessions will fail until the port is free", "err", err)
 	}
 	if err := firstRun(ctx, cfg, srv, log); err != nil {
 		return err
