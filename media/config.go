@@ -54,8 +54,8 @@ type Config struct {
 	OwnerTTL time.Duration
 	// CommandTimeout bounds the wait for the owning node to answer a command; default 10 s.
 	CommandTimeout time.Duration
-	// AnswerTimeout is how long a server offer may wait for the client's answer before it is
-	// rolled back and offered again; default 15 s.
+	// AnswerTimeout is how long a server offer may wait for the client's answer before the
+	// participant is dropped (media.ended, reason no_answer); default 15 s.
 	AnswerTimeout time.Duration
 
 	// Registry records which node owns each room's session; default an in-memory registry,

@@ -125,6 +125,9 @@ func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
 // offer takes one packet of layer from the publisher's reader. It decides, rewrites and
 // queues without blocking; a full queue drops the packet.
 func (d *downTrack) offer(layer int, p *rtp.Packet, key bool) {
+	if !d.sub.connected.Load() {
+		return // not connected yet: Pion would drop it; keep waiting for a keyframe
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.bound {
@@ -255,6 +258,13 @@ func (d *downTrack) restart() {
 	if d.needKeyframe() {
 		d.pub.requestKeyframe(target)
 	}
+}
+
+// wanted is the layer the subscriber should be receiving.
+func (d *downTrack) wanted() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.target
 }
 
 func (d *downTrack) needKeyframe() bool {

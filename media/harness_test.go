@@ -115,6 +115,11 @@ type tclient struct {
 	pc    *webrtc.PeerConnection
 	sigMu sync.Mutex // one offer/answer exchange at a time on this client
 	over  atomic.Bool
+	// hold keeps server offers in held instead of answering them (glare tests).
+	hold  atomic.Bool
+	held  chan string
+	// iceConfig, when set, configures the client's peer connection (TURN tests).
+	iceConfig webrtc.Configuration
 }
 
 // errorf reports a failure from a client goroutine, unless the test is already over.
@@ -126,11 +131,13 @@ func (c *tclient) errorf(format string, args ...any) {
 
 type recvTrack struct {
 	id, kind string
+	ssrc     uint32
 	pkts     []recvPkt
 }
 
 type recvPkt struct {
 	payload []byte
+	seq     uint16
 	at      time.Time
 }
 
@@ -138,7 +145,8 @@ func (tn *tnode) client(name, room, kind string, rank int) *tclient {
 	c := &tclient{t: tn.t, tn: tn, name: name, room: room, kind: kind,
 		ref:     ClientRef{Node: tn.n.cfg.NodeID, Key: "k-" + name},
 		actor:   Actor{User: protocol.User{ID: "u-" + name, DisplayName: name, Role: "member"}, Rank: rank},
-		replies: make(map[string]msg), tracks: make(map[string]*recvTrack), events: make(chan msg, 4096)}
+		replies: make(map[string]msg), tracks: make(map[string]*recvTrack), events: make(chan msg, 4096),
+		held: make(chan string, 16)}
 	tn.mu.Lock()
 	tn.clients[c.ref.Key] = c
 	tn.mu.Unlock()
@@ -159,6 +167,10 @@ func (c *tclient) receive(frame []byte) {
 		return
 	}
 	if m.str("type") == "media.offer" {
+		if c.hold.Load() {
+			c.held <- m.str("sdp")
+			return
+		}
 		go c.answerOffer(m.str("sdp"))
 		return
 	}
@@ -229,6 +241,19 @@ func (c *tclient) next(typ string, d time.Duration, ok func(msg) bool) msg {
 	}
 }
 
+// release stops holding server offers, answering any already held.
+func (c *tclient) release() {
+	c.hold.Store(false)
+	for {
+		select {
+		case sdp := <-c.held:
+			go c.answerOffer(sdp)
+		default:
+			return
+		}
+	}
+}
+
 // state reads the session as this client sees it (joining again answers with it).
 func (c *tclient) state() map[string]any {
 	c.t.Helper()
@@ -240,14 +265,20 @@ func (c *tclient) state() map[string]any {
 func (c *tclient) join() msg {
 	c.t.Helper()
 	c.sigMu.Lock() // a server offer may follow the reply at once
-	c.pc = newClientPC(c.t)
+	c.pc = newClientPC(c.t, c.iceConfig)
 	pc := c.pc
+	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
+		// Offers are sent before they are applied (so before gathering): candidates trickle.
+		if cand != nil && !c.over.Load() {
+			go c.do("media.candidate", map[string]any{"candidate": cand.ToJSON()})
+		}
+	})
 	c.t.Cleanup(func() {
 		c.over.Store(true) // what the closing connection's goroutines report is noise now
 		_ = pc.Close()
 	})
 	c.pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		rt := &recvTrack{id: tr.ID(), kind: tr.Kind().String()}
+		rt := &recvTrack{id: tr.ID(), kind: tr.Kind().String(), ssrc: uint32(tr.SSRC())}
 		c.mu.Lock()
 		c.tracks[tr.ID()] = rt
 		c.mu.Unlock()
@@ -258,7 +289,7 @@ func (c *tclient) join() msg {
 					return
 				}
 				c.mu.Lock()
-				rt.pkts = append(rt.pkts, recvPkt{payload: append([]byte(nil), p.Payload...), at: time.Now()})
+				rt.pkts = append(rt.pkts, recvPkt{payload: append([]byte(nil), p.Payload...), seq: p.SequenceNumber, at: time.Now()})
 				c.mu.Unlock()
 			}
 		}()
@@ -292,38 +323,35 @@ func (c *tclient) answerOffer(sdp string) {
 	}
 }
 
-// offer sends the client's offer (after declaring kinds for mids) and applies the answer,
-// retrying when the server's own offer is pending.
+// offer sends the client's offer (after declaring kinds for mids) and applies it only
+// once the server has answered: on conflict (the server's offer is pending) nothing was
+// applied, so the client answers the server's offer and tries again. No rollback needed.
 func (c *tclient) offer(kinds map[*webrtc.RTPTransceiver]string) msg {
 	c.t.Helper()
-	for attempt := 0; attempt < 10; attempt++ {
+	for attempt := 0; attempt < 20; attempt++ {
 		c.sigMu.Lock()
 		offer, err := c.pc.CreateOffer(nil)
 		if err != nil {
 			c.sigMu.Unlock()
 			c.t.Fatalf("%s: create offer: %v", c.name, err)
 		}
-		gathered := webrtc.GatheringCompletePromise(c.pc)
-		if err := c.pc.SetLocalDescription(offer); err != nil {
-			c.sigMu.Unlock()
-			c.t.Fatalf("%s: set offer: %v", c.name, err)
-		}
-		<-gathered
 		for tr, kind := range kinds {
 			if r := c.do("media.publish", map[string]any{"kind": kind, "mid": tr.Mid()}); r.str("type") != "ok" {
-				c.rollback()
 				c.sigMu.Unlock()
 				return r
 			}
 		}
-		r := c.do("media.offer", map[string]any{"sdp": c.pc.LocalDescription().SDP})
+		r := c.do("media.offer", map[string]any{"sdp": offer.SDP})
 		if r.str("code") == protocol.CodeConflict {
-			c.rollback()
 			c.sigMu.Unlock()
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
 		if r.str("type") == "ok" {
+			if err := c.pc.SetLocalDescription(offer); err != nil {
+				c.sigMu.Unlock()
+				c.t.Fatalf("%s: set offer: %v", c.name, err)
+			}
 			if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: r.str("sdp")}); err != nil {
 				c.sigMu.Unlock()
 				c.t.Fatalf("%s: apply answer: %v", c.name, err)
@@ -334,14 +362,6 @@ func (c *tclient) offer(kinds map[*webrtc.RTPTransceiver]string) msg {
 	}
 	c.t.Fatalf("%s: offer kept colliding with the server's", c.name)
 	return nil
-}
-
-// rollback withdraws the client's pending offer. Pion needs the SDP being rolled back
-// (it parses the description before looking at its type).
-func (c *tclient) rollback() {
-	if err := c.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback, SDP: c.pc.LocalDescription().SDP}); err != nil {
-		c.errorf("%s: roll back: %v", c.name, err)
-	}
 }
 
 // received returns copies of what arrived on track id.
@@ -371,7 +391,7 @@ func (c *tclient) waitPackets(id string, from, n int, d time.Duration) []recvPkt
 
 // newClientPC is a browser stand-in: VP8 and Opus, the default interceptors, loopback
 // only, no mDNS.
-func newClientPC(t *testing.T) *webrtc.PeerConnection {
+func newClientPC(t *testing.T, conf webrtc.Configuration) *webrtc.PeerConnection {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -393,7 +413,7 @@ func newClientPC(t *testing.T) *webrtc.PeerConnection {
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.LoggerFactory = pionLogs{log: testLogger()}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	pc, err := api.NewPeerConnection(conf)
 	if err != nil {
 		t.Fatal(err)
 	}

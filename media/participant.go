@@ -2,6 +2,7 @@ package media
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -33,6 +34,10 @@ type participant struct {
 	needOffer   bool      // tracks changed: offer once the signalling state is stable
 	cands       []webrtc.ICECandidateInit
 	gone        bool
+
+	// connected is set once DTLS is up. Until then Pion drops what is written to the
+	// participant's tracks, so its subscriptions must not spend their first keyframe.
+	connected atomic.Bool
 }
 
 func (s *Session) newParticipant(req Request) (*participant, error) {
@@ -53,12 +58,27 @@ func (s *Session) newParticipant(req Request) (*participant, error) {
 		}
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
-		if st == webrtc.PeerConnectionStateFailed {
+		if st == webrtc.PeerConnectionStateConnected && !p.connected.Swap(true) {
+			s.post(func() {
+				for _, d := range p.downs {
+					if d.needKeyframe() {
+						d.pub.requestKeyframe(d.wanted())
+					}
+				}
+			})
+		}
+		// A failed connection, or one the client closed (Pion closes ours when DTLS says
+		// goodbye), ends the participant; our own closes come after drop and are ignored.
+		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
+			reason := "connection_failed"
+			if st == webrtc.PeerConnectionStateClosed {
+				reason = "connection_closed"
+			}
 			s.post(func() {
 				if !p.gone {
-					s.log.Info("participant's connection failed", "participant", p.id)
+					s.log.Info("participant's connection ended", "participant", p.id, "state", st.String())
 					s.send(delivery{to: []ClientRef{p.client}, left: s.room,
-						frame: mustJSON(wireEnded{Type: "media.ended", Room: s.room, Reason: "connection_failed"})})
+						frame: mustJSON(wireEnded{Type: "media.ended", Room: s.room, Reason: reason})})
 					s.drop(p)
 				}
 			})
@@ -79,7 +99,9 @@ func discard(tr *webrtc.TrackRemote) {
 
 // offer applies the client's offer and answers it in the reply. The server is the
 // impolite side of perfect negotiation: while its own offer is pending it refuses the
-// client's with conflict; the client rolls back, answers ours, and offers again.
+// client's with conflict; the client drops (or rolls back) its offer, answers ours, and
+// offers again. A client that applies its offer only once it is accepted never needs a
+// rollback, which Pion-based clients cannot do.
 func (s *Session) offer(req Request, p *participant, cmd command) {
 	if cmd.SDP == "" {
 		s.fail(req, protocol.Errorf(protocol.CodeBadRequest, "media.offer needs sdp"))
@@ -183,16 +205,13 @@ func (s *Session) maybeOffer(p *participant) {
 	s.sendEvent(p.client, wireOffer{Type: "media.offer", Room: s.room, SDP: p.pc.LocalDescription().SDP})
 }
 
-// rollback withdraws an offer the client never answered and offers afresh.
-func (s *Session) rollback(p *participant) {
-	s.log.Info("no answer to our offer; offering again", "participant", p.id)
-	// Pion parses the description even for a rollback, so it is given the offer it undoes.
-	rb := webrtc.SessionDescription{Type: webrtc.SDPTypeRollback, SDP: p.pc.LocalDescription().SDP}
-	if err := p.pc.SetLocalDescription(rb); err != nil {
-		s.log.Warn("roll back unanswered offer", "participant", p.id, "err", err)
-		return
-	}
-	p.negotiating, p.needOffer = false, true
+// unanswered ends a participant that left our offer unanswered: Pion cannot roll back a
+// local offer, and a client that does not answer is not following the protocol.
+func (s *Session) unanswered(p *participant) {
+	s.log.Info("no answer to our offer; ending the participant", "participant", p.id)
+	s.send(delivery{to: []ClientRef{p.client}, left: s.room,
+		frame: mustJSON(wireEnded{Type: "media.ended", Room: s.room, Reason: "no_answer"})})
+	s.drop(p)
 }
 
 // subscribe sends pt to q: a new send-only transceiver (never reusing one the client

@@ -129,10 +129,10 @@ func (s *Session) tick(now time.Time, dt time.Duration) {
 			pt.measure(dt)
 		}
 	}
-	for _, p := range s.order {
+	for _, p := range append([]*participant(nil), s.order...) { // unanswered drops from order
 		p.chooseLayers(now)
 		if p.negotiating && now.Sub(p.offeredAt) > s.n.cfg.AnswerTimeout {
-			s.rollback(p)
+			s.unanswered(p)
 		}
 	}
 }
@@ -247,7 +247,7 @@ func (s *Session) end(reason string) {
 	s.mu.Unlock()
 	metricSessions.Dec()
 	s.log.Info("media session ended", "reason", reason)
-	go s.n.sessionGone(s)
+	s.n.sessionGone(s) // before done closes: a draining node waits for the record to go
 }
 
 // outbox delivers a session's frames in the order the loop produced them, off the loop: a

@@ -94,7 +94,11 @@ func (s *source) kinds() map[*webrtc.RTPTransceiver]string {
 	return k
 }
 
-func vp8Payload(n uint32, key bool) []byte {
+// layerPad sizes each simulcast layer's frames so their bitrates differ as real ones do
+// (about 30, 100 and 300 kbit/s at 30 fps).
+var layerPad = [3]int{100, 400, 1200}
+
+func vp8Payload(n uint32, key bool, pad int) []byte {
 	b := []byte{0x10} // descriptor: S=1, partition 0, no extensions
 	if key {
 		// Frame tag with P=0 (keyframe), show_frame; start code; 320x240.
@@ -102,6 +106,7 @@ func vp8Payload(n uint32, key bool) []byte {
 	} else {
 		b = append(b, 0x11, 0x02, 0x00)
 	}
+	b = append(b, make([]byte, pad)...)
 	return binary.BigEndian.AppendUint32(b, n)
 }
 
@@ -145,7 +150,11 @@ func (s *source) run() {
 		case <-vt.C:
 			key := frame%15 == 0 || s.keyReq.Swap(false)
 			for i, tr := range s.video {
-				payload := vp8Payload(frame*4+uint32(i), key) // each layer's payloads differ
+				pad := 0
+				if len(s.video) > 1 {
+					pad = layerPad[i]
+				}
+				payload := vp8Payload(frame*4+uint32(i), key, pad) // the counter names the layer
 				p := &rtp.Packet{Header: rtp.Header{Version: 2, Marker: true, SequenceNumber: seqs[i],
 					Timestamp: frame * 3000}, Payload: payload}
 				if tr.RID() != "" && s.midID != 0 {
