@@ -34,12 +34,13 @@ func (bb busBroker) Publish(_ context.Context, channel string, payload []byte) e
 	return nil
 }
 
-func twoNodes(t *testing.T) (a, b *tnode, reg *MemoryRegistry) {
+func twoNodes(t *testing.T, mut ...func(*Config)) (a, b *tnode, reg *MemoryRegistry) {
 	t.Helper()
 	reg = NewMemoryRegistry()
 	bs := &bus{nodes: map[string]*Node{}}
-	a = newTestNode(t, "n1", busBroker{b: bs}, reg, nil)
-	b = newTestNode(t, "n2", busBroker{b: bs}, reg, nil)
+	mut = append(mut, nil, nil)
+	a = newTestNode(t, "n1", busBroker{b: bs}, reg, mut[0])
+	b = newTestNode(t, "n2", busBroker{b: bs}, reg, mut[1])
 	bs.mu.Lock()
 	bs.nodes["n1"], bs.nodes["n2"] = a.n, b.n
 	bs.mu.Unlock()
@@ -90,7 +91,9 @@ func TestRelayAcrossNodes(t *testing.T) {
 // TestOwnerLost: when the owner's record vanishes or passes to another node, members on
 // other nodes are told the session ended, and the old owner stops its session.
 func TestOwnerLost(t *testing.T) {
-	a, b, reg := twoNodes(t)
+	// The owner checks its record rarely, the other node watches often, so the watch is
+	// what tells the remote member; the owner's own check is then run by hand.
+	a, b, reg := twoNodes(t, func(c *Config) { c.OwnerTTL = time.Minute }, func(c *Config) { c.OwnerTTL = 1500 * time.Millisecond })
 	host := a.client("host", "talk", "webinar", RankHost)
 	host.must("media.start", nil)
 	host.join()
@@ -102,6 +105,7 @@ func TestOwnerLost(t *testing.T) {
 	reg.owners["talk"] = memoryOwner{node: "n3", expires: time.Now().Add(time.Hour)} // taken over
 	reg.mu.Unlock()
 	remote.next("media.ended", 5*time.Second, func(m msg) bool { return m.str("reason") == "owner_lost" })
+	a.n.heartbeat()
 	host.next("media.ended", 5*time.Second, func(m msg) bool { return m.str("reason") == "moved" })
 }
 

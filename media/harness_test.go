@@ -49,8 +49,13 @@ func (f *fakeAudit) actions() []string {
 	return out
 }
 
+// testLogger logs warnings, or everything with HAVEN_TEST_LOG=debug.
 func testLogger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	level := slog.LevelWarn
+	if os.Getenv("HAVEN_TEST_LOG") == "debug" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
 // tnode is one media node on 127.0.0.1 whose "connections" are test clients.
@@ -116,10 +121,12 @@ type tclient struct {
 	sigMu sync.Mutex // one offer/answer exchange at a time on this client
 	over  atomic.Bool
 	// hold keeps server offers in held instead of answering them (glare tests).
-	hold  atomic.Bool
-	held  chan string
+	hold atomic.Bool
+	held chan string
 	// iceConfig, when set, configures the client's peer connection (TURN tests).
 	iceConfig webrtc.Configuration
+	// networks restricts the client's ICE to these (default UDP over IPv4).
+	networks []webrtc.NetworkType
 }
 
 // errorf reports a failure from a client goroutine, unless the test is already over.
@@ -265,7 +272,7 @@ func (c *tclient) state() map[string]any {
 func (c *tclient) join() msg {
 	c.t.Helper()
 	c.sigMu.Lock() // a server offer may follow the reply at once
-	c.pc = newClientPC(c.t, c.iceConfig)
+	c.pc = newClientPC(c.t, c.iceConfig, c.networks...)
 	pc := c.pc
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		// Offers are sent before they are applied (so before gathering): candidates trickle.
@@ -391,7 +398,7 @@ func (c *tclient) waitPackets(id string, from, n int, d time.Duration) []recvPkt
 
 // newClientPC is a browser stand-in: VP8 and Opus, the default interceptors, loopback
 // only, no mDNS.
-func newClientPC(t *testing.T, conf webrtc.Configuration) *webrtc.PeerConnection {
+func newClientPC(t *testing.T, conf webrtc.Configuration, networks ...webrtc.NetworkType) *webrtc.PeerConnection {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -409,7 +416,10 @@ func newClientPC(t *testing.T, conf webrtc.Configuration) *webrtc.PeerConnection
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if len(networks) == 0 {
+		networks = []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+	}
+	se.SetNetworkTypes(networks)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.LoggerFactory = pionLogs{log: testLogger()}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))

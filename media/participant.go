@@ -2,6 +2,7 @@ package media
 
 import (
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,7 @@ type participant struct {
 	offeredAt   time.Time // when it was sent
 	needOffer   bool      // tracks changed: offer once the signalling state is stable
 	cands       []webrtc.ICECandidateInit
+	mids        int // our m-lines named so far
 	gone        bool
 
 	// connected is set once DTLS is up. Until then Pion drops what is written to the
@@ -125,6 +127,7 @@ func (s *Session) offer(req Request, p *participant, cmd command) {
 		s.fail(req, &protocol.Error{Code: protocol.CodeInternal, Message: "internal error", Cause: err})
 		return
 	}
+	s.log.Debug("client offer answered", "participant", p.id)
 	s.reply(req, map[string]any{"sdp": p.pc.LocalDescription().SDP})
 }
 
@@ -140,6 +143,7 @@ func (s *Session) answer(req Request, p *participant, cmd command) {
 	}
 	p.negotiating = false
 	p.flushCandidates()
+	s.log.Debug("answer applied", "participant", p.id)
 	s.reply(req, nil)
 }
 
@@ -202,6 +206,7 @@ func (s *Session) maybeOffer(p *participant) {
 		return
 	}
 	p.negotiating, p.offeredAt = true, time.Now()
+	s.log.Debug("offer sent", "participant", p.id, "tracks", len(p.downs))
 	s.sendEvent(p.client, wireOffer{Type: "media.offer", Room: s.room, SDP: p.pc.LocalDescription().SDP})
 }
 
@@ -237,6 +242,13 @@ func (s *Session) subscribe(q *participant, pt *pubTrack) {
 		d.close()
 		return
 	}
+	// Our m-lines get mids of our own ("s0", "s1", ...): a client's offer made at the same
+	// time numbers its new m-lines 0, 1, ... (Pion fixes them at CreateOffer, before the
+	// offer is even accepted), and equal mids would tie its tracks to ours.
+	if err := tr.SetMid("s" + strconv.Itoa(q.mids)); err != nil {
+		s.log.Warn("name our m-line", "participant", q.id, "err", err)
+	}
+	q.mids++
 	d.sender = tr.Sender()
 	go d.readRTCP()
 	q.downs[pt.id] = d

@@ -77,6 +77,7 @@ func (s *Session) onTrack(p *participant, tr *webrtc.TrackRemote, rcv *webrtc.RT
 			kind = KindScreen
 		}
 	}
+	s.log.Debug("track", "participant", p.id, "kind", kind, "rid", tr.RID(), "ssrc", uint32(tr.SSRC()))
 	idx, ok := layerIndex(tr.RID())
 	if !ok || isAudio != (kind == KindAudio) {
 		s.log.Info("ignoring a track", "participant", p.id, "kind", kind, "rid", tr.RID())
