@@ -24,27 +24,26 @@ type downTrack struct {
 	done   chan struct{}
 	once   sync.Once
 
-	mu       sync.Mutex // guards everything below; taken per packet by the layer readers
-	bound    bool
-	ssrc     uint32
-	pt       uint8
-	ws       webrtc.TrackLocalWriter
-	extOut   map[string]uint8 // forwarded extension URI → the subscriber's id
-	absSend  uint8            // the subscriber's abs-send-time id, 0 if not negotiated
-	current  int              // layer being forwarded; -1 before the first keyframe
-	target   int              // layer wanted; the switch happens on its next keyframe
-	manual   int              // layer fixed by media.layer; -1 is auto
-	upVotes  int              // ticks in a row that asked for a higher layer (hysteresis)
-	needKey  bool             // video: forward nothing until a keyframe
-	resync   bool             // recompute offsets at the next forwarded packet
-	started  bool
-	seqOff   uint16
-	tsOff    uint32
-	fromSeq  uint16 // first input seq after the last resync; older packets are dropped
-	lastSeq  uint16
-	lastTS   uint32
-	lastAt   time.Time
-	switches int
+	mu      sync.Mutex // guards everything below; taken per packet by the layer readers
+	bound   bool
+	ssrc    uint32
+	pt      uint8
+	ws      webrtc.TrackLocalWriter
+	extOut  map[string]uint8 // forwarded extension URI → the subscriber's id
+	absSend uint8            // the subscriber's abs-send-time id, 0 if not negotiated
+	current int              // layer being forwarded; -1 before the first keyframe
+	target  int              // layer wanted; the switch happens on its next keyframe
+	manual  int              // layer fixed by media.layer; -1 is auto
+	upVotes int              // ticks in a row that asked for a higher layer (hysteresis)
+	needKey bool             // video: forward nothing until a keyframe
+	resync  bool             // recompute offsets at the next forwarded packet
+	started bool
+	seqOff  uint16
+	tsOff   uint32
+	fromSeq uint16 // first input seq after the last resync; older packets are dropped
+	lastSeq uint16
+	lastTS  uint32
+	lastAt  time.Time
 }
 
 type outPacket struct {
@@ -138,7 +137,6 @@ func (d *downTrack) offer(layer int, p *rtp.Packet, key bool) {
 			return // another layer than this subscriber's
 		}
 		if d.current >= 0 {
-			d.switches++
 			metricLayerSwitches.Inc()
 		}
 		d.current, d.needKey, d.resync = layer, false, true

@@ -2,9 +2,7 @@ package media
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"strconv"
 	"sync"
@@ -105,16 +103,6 @@ func (n *Node) engine() (*engine, error) {
 	n.eng = e
 	n.log.Info("media listening", "udp", e.udpAddr.String(), "tcp", n.cfg.TCPPort, "turn", n.turnURL)
 	return e, nil
-}
-
-// UDPAddr is where the ICE UDP port is bound (nil before media starts).
-func (n *Node) UDPAddr() *net.UDPAddr {
-	n.engMu.Lock()
-	defer n.engMu.Unlock()
-	if n.eng == nil {
-		return nil
-	}
-	return n.eng.udpAddr
 }
 
 // Handle runs one media command: on this node when it owns the room's session, otherwise
@@ -343,5 +331,3 @@ func (n *Node) Close(ctx context.Context) {
 		n.eng.close()
 	}
 }
-
-func (n *Node) String() string { return fmt.Sprintf("media node %s", n.cfg.NodeID) }
