@@ -62,6 +62,15 @@ export const api = {
     const qs = q.toString();
     return request("GET", `${roomPath(slug)}/audit${qs ? "?" + qs : ""}`);
   },
+  members: (slug, limit = 200) => request("GET", `${roomPath(slug)}/members?limit=${limit}`),
+
+  // Sessions, Q&A and polls (webinar and support rooms).
+  sessions: (slug) => request("GET", `/api/sessions?room=${encodeURIComponent(slug)}`),
+  scheduleSession: (s) => request("POST", "/api/sessions", s),
+  questions: (id) => request("GET", `${sessionPath(id)}/questions`),
+  polls: (id) => request("GET", `${sessionPath(id)}/polls`),
 };
+
+function sessionPath(id) { return `/api/sessions/${encodeURIComponent(id)}`; }
 
 function roomPath(slug) { return `/api/rooms/${encodeURIComponent(slug)}`; }

@@ -8,6 +8,7 @@ import { ComposerGuard, renderGone, applyModerationEvent } from "./restrictions.
 import { attachModerator, detachModerator, moderates } from "./moderation.js";
 import { renderMessage } from "./messages.js";
 import { Outbox } from "./sending.js";
+import { attachWebinar } from "./webinar.js";
 
 const HISTORY_PAGE = 50;
 const TYPING_SEND_EVERY_MS = 3000;
@@ -39,6 +40,7 @@ export class RoomView {
     this.isModerator = false; // of this room: decided from the join reply (applyStanding)
     this.standing = null; // the join reply's member: {role, muted_until?}
     this.panel = null;
+    this.webinar = null; // webinar and support rooms: sessions, media, Q&A and polls (webinar.js)
     this.typers = new Map(); // user id -> {name, timer}
     this.lastSeq = 0;
     this.hasJoined = false; // joined at least once: later joins send since
@@ -106,6 +108,7 @@ export class RoomView {
     this.renderHeader();
     this.renderHistoryStatus();
     this.guard.render();
+    attachWebinar(this);
   }
 
   /**
@@ -259,6 +262,10 @@ export class RoomView {
     // "your mute has ended" must stay).
     if (!this.removed) this.status("");
     if (!this.closed && !this.removed) this.applyStanding(reply.member);
+    if (!this.closed && !this.removed) {
+      attachWebinar(this); // the room's kind may be known only now
+      this.webinar?.joined(reply);
+    }
     const msgs = Array.isArray(reply.messages) ? reply.messages : [];
     const first = !this.hasJoined;
     const lastSeq = Number(reply.last_seq) || 0;
@@ -296,12 +303,14 @@ export class RoomView {
   /** The connection dropped: replies to this connection's commands will not come. */
   disconnected() {
     this.joined = false;
+    this.webinar?.disconnected();
   }
 
   leave() {
     this.closed = true;
     this.guard?.destroy();
     this.panel?.destroy();
+    this.webinar?.destroy();
     for (const t of this.typers.values()) clearTimeout(t.timer);
     if (this.joined && !this.removed) this.socket.request("leave", { room: this.slug }).catch(() => {});
     this.joined = false;
@@ -494,6 +503,7 @@ export class RoomView {
         this.handleRemoved(ev);
         return; // the panel is gone with the room
     }
+    this.webinar?.handleEvent(ev);
     // The panel learns names and presence from the same stream, and takes review.* events.
     this.panel?.handleEvent(ev);
   }
@@ -521,6 +531,8 @@ export class RoomView {
     this.guard.close();
     this.panel?.destroy();
     this.panel = null;
+    this.webinar?.destroy();
+    this.webinar = null;
     const e = this.els;
     e.presence.hidden = e.modToggle.hidden = true;
     const card = renderGone({ roomName: this.room.name || this.slug, ...why },
