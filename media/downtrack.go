@@ -54,8 +54,11 @@ type outPacket struct {
 }
 
 func newDownTrack(pub *pubTrack, sub *participant, queue, layer int) *downTrack {
+	// resync from the start: the first packet forwarded sets fromSeq. Audio starts without
+	// waiting for a keyframe (which would set it), and from fromSeq's zero value any first
+	// sequence number of 32768 or more would look older than the switch point.
 	d := &downTrack{pub: pub, sub: sub, q: make(chan outPacket, queue), done: make(chan struct{}),
-		current: -1, target: layer, manual: -1}
+		current: -1, target: layer, manual: -1, resync: true}
 	if !pub.simulcast {
 		d.current, d.target = 0, 0
 	}

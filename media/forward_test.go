@@ -53,6 +53,33 @@ func TestForwardIntact(t *testing.T) {
 	}
 }
 
+// TestForwardAnyFirstSequenceNumber: streams whose sequence numbers start in the upper half
+// of the range (half of all browser streams) are forwarded from their first packet. Audio,
+// which needs no keyframe, used to be held back as "from before the switch point" until
+// its numbers wrapped, up to 11 minutes of silence.
+func TestForwardAnyFirstSequenceNumber(t *testing.T) {
+	for _, seq0 := range []uint16{40000, 65500} {
+		t.Run(fmt.Sprint(seq0), func(t *testing.T) {
+			tn := newTestNode(t, "n1", broker.NewMemory(), nil, nil)
+			host := tn.client("host", "talk", "webinar", RankHost)
+			host.must("media.start", nil)
+			if r := host.join(); r.str("type") != "ok" {
+				t.Fatalf("host join: %v", r)
+			}
+			src := newSource(t, host, nil, true)
+			src.seq0 = seq0
+			host.offer(src.kinds())
+			src.start()
+			c := attendee(t, tn, "att")
+			pid := host.participantID()
+			a := c.waitPackets(pid+":audio", 0, 50, 5*time.Second)
+			v := c.waitPackets(pid+":video", 0, 30, 5*time.Second)
+			src.checkIntact("audio", a, false)
+			src.checkIntact("video", v, true)
+		})
+	}
+}
+
 func tracksOf(m msg) []any { tr, _ := m["tracks"].([]any); return tr }
 
 func (c *tclient) participantID() string {

@@ -31,6 +31,8 @@ type source struct {
 	sent map[string]bool
 	// Simulcast needs the mid and rid header extensions written by hand, as a browser would.
 	midID, ridID uint8
+	// seq0 is every stream's first RTP sequence number (browsers pick theirs at random).
+	seq0 uint16
 }
 
 func newSource(t *testing.T, c *tclient, rids []string, withAudio bool) *source {
@@ -142,7 +144,10 @@ func (s *source) run() {
 	defer at.Stop()
 	var frame, audioN uint32
 	seqs := make([]uint16, len(s.video))
-	var aseq uint16
+	for i := range seqs {
+		seqs[i] = s.seq0
+	}
+	aseq := s.seq0
 	for {
 		select {
 		case <-s.stop:
