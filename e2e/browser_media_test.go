@@ -112,6 +112,10 @@ func newMediaBrowser(t *testing.T, name string) *browserMember {
 	t.Cleanup(func() { // runs before the browser is closed
 		if t.Failed() {
 			b.screenshot("at-failure")
+			ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
+			state, err := chromedp.Run(ctx, chromedp.Evaluate[string](pageStateJS))
+			cancel()
+			t.Logf("%s page at failure: %s %v", b.name, state, err)
 			b.mu.Lock()
 			for _, m := range b.console {
 				t.Logf("%s console: %s", b.name, m)
@@ -220,9 +224,24 @@ func (b *browserMember) schedule(title, sponsor string) {
 	b.do("schedule "+title, 15*time.Second, steps...)
 }
 
+// pageStateJS summarises a page for a failure report.
+const pageStateJS = `JSON.stringify({
+	conn: document.querySelector("#conn-state")?.textContent, online: document.querySelector("#presence-count")?.textContent,
+	role: document.querySelector(".live")?.dataset.role, note: document.querySelector(".media-note")?.textContent,
+	banners: [...document.querySelectorAll("#media-status .media-banner")].map((e) => e.textContent),
+	people: [...document.querySelectorAll(".person")].map((e) => e.textContent),
+	notices: [...document.querySelectorAll("#notices .notice-text")].map((e) => e.textContent) })`
+
+// click waits until sel is visible and has stopped moving (the live view grows as device
+// lists and state arrive), then clicks it.
 func (b *browserMember) click(step, sel string) {
 	b.t.Helper()
-	b.do(step, 15*time.Second, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+	b.waitJS(step+": settled", fmt.Sprintf(`(() => { const e = document.querySelector(%s);
+		if (!e || e.offsetParent === null || e.disabled) return false;
+		e.scrollIntoView({block: "center"});
+		const r = JSON.stringify(e.getBoundingClientRect()), ok = window.__lastRect === r;
+		window.__lastRect = r; return ok; })()`, browserJSString(sel)), 15*time.Second)
+	b.do(step, 15*time.Second, chromedp.Click(chromedp.CSS(sel)))
 }
 
 // waitBanner waits for a media status line containing text.

@@ -131,3 +131,20 @@ func TestStaticModules(t *testing.T) {
 		}
 	}
 }
+
+// TestStylesheetsLinked: every stylesheet index.html links is embedded and served as CSS
+// (media.css carries the webinar and support-session styles).
+func TestStylesheetsLinked(t *testing.T) {
+	h := Handler()
+	body := get(t, h, "/").Body.String()
+	links := regexp.MustCompile(`<link rel="stylesheet" href="(/[^"]+)">`).FindAllStringSubmatch(body, -1)
+	if len(links) < 2 {
+		t.Fatalf("index.html links %d stylesheets, want app.css and media.css", len(links))
+	}
+	for _, l := range links {
+		rec := get(t, h, l[1])
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/css; charset=utf-8" {
+			t.Errorf("GET %s: status %d type %q", l[1], rec.Code, rec.Header().Get("Content-Type"))
+		}
+	}
+}

@@ -81,12 +81,16 @@ function simulcastLayers(track) {
 }
 
 export class MediaSession {
-  /** opts: {socket, room (slug), kind ("webinar"|"support"), me, onChange(), onEnded(reason)} */
+  /**
+   * opts: {socket, room (slug), kind ("webinar"|"support"), me, outranksHosts (a moderator:
+   *        may act on the session's other hosts), onChange(), onEnded(reason)}
+   */
   constructor(opts) {
     this.socket = opts.socket;
     this.room = opts.room;
     this.kind = opts.kind === "support" ? "support" : "webinar";
     this.me = opts.me;
+    this.outranksHosts = !!opts.outranksHosts;
     this.opts = opts;
     this.link = null;
     this.participant = "";

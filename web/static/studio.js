@@ -61,7 +61,7 @@ export class LocalControls {
     for (const b of [this.publishBtn, this.micBtn, this.camBtn, this.screenBtn]) b.disabled = this.busy;
     fillDevices(this.camSel, s.deviceList.video, s.devices.video, "Camera");
     fillDevices(this.micSel, s.deviceList.audio, s.devices.audio, "Microphone");
-    this.devices.hidden = s.deviceList.video.length + s.deviceList.audio.length === 0;
+    this.devices.hidden = !navigator.mediaDevices?.enumerateDevices; // always there: no jump when the lists arrive
   }
 }
 
@@ -122,8 +122,9 @@ export class HostPanel {
     if (publishing.has("screen")) status.push("sharing screen");
     for (const k of muted) status.push(`${k === "audio" ? "microphone" : k === "video" ? "camera" : "screen"} stopped by a host`);
     const acts = h("div", { class: "person-actions" });
-    // Global staff outrank every room role: the server would refuse, so offer nothing.
-    const actionable = !(u.role === "admin" || u.role === "moderator");
+    // A host acts only on lower ranks: global staff outrank every room role, and another
+    // host only a moderator outranks. The server would refuse, so offer nothing.
+    const actionable = !(u.role === "admin" || u.role === "moderator") && (p.role !== "host" || s.outranksHosts);
     if (actionable) {
       if (s.kind === "webinar" && p.role === "attendee") acts.append(this.button("act-promote", `promote-${u.id}`, "Let speak", () => s.act("media.promote", u.id), `Let ${name} speak`));
       if (s.kind === "webinar" && p.role === "speaker") acts.append(this.button("act-demote", `demote-${u.id}`, "Move to audience", () => s.act("media.demote", u.id), `Move ${name} back to the audience`));

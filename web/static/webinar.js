@@ -157,6 +157,7 @@ class WebinarArea {
   async joinMedia({ resume } = {}) {
     if (this.closed || (this.media && !this.media.ended)) return;
     const s = new MediaSession({ socket: this.socket, room: this.slug, kind: this.view.room.kind, me: this.view.me,
+      outranksHosts: this.perms().moderator,
       onChange: () => { if (this.media === s) this.live?.update(); },
       onEnded: (reason) => this.mediaEnded(s, reason) });
     this.media = s;
@@ -164,9 +165,17 @@ class WebinarArea {
     this.sessions.render();
     try {
       // A session that has just gone live may not have its media running yet.
+      // One whose media stopped (a server restart) is started again by whoever may start it.
+      const live = this.sessions.list.find((x) => x.state === "live");
+      let restarted = false;
       for (let attempt = 0; ; attempt++) {
         try { await s.join(); break; } catch (err) {
           if (err.code !== "not_started" || attempt >= 6 || this.closed) throw err;
+          if (!restarted && live && this.perms().canStartEnd(live)) {
+            restarted = true;
+            await this.socket.request("media.start", { room: this.slug, session: live.id });
+            continue;
+          }
           await new Promise((r) => setTimeout(r, 500));
         }
       }
