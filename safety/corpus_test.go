@@ -1,0 +1,221 @@
+package safety
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// The corpora are labelled chat posts, one JSON object a line: the text, the categories a
+// moderator would expect found in it (post level), and optionally spans: substrings that
+// must each be exactly one finding's text.
+//
+// corpus.jsonl is the development set: the screens were tuned on it, so its figures are
+// flattering. Round 1 (322 posts) was written before tuning began; every later round was
+// first screened unseen, then tuned on and merged. Those first runs are the honest estimate
+// (round (posts); per category: positives: precision / recall):
+//
+//	round         personal            crisis              crisis_method      adverse_event
+//	2 (132)       29: 1.00 / 1.00     19: 0.88 / 0.79     5: 1.00 / 0.60     15: 0.87 / 0.87
+//	3 (97)        23: 1.00 / 0.96     12: 0.86 / 0.50     4: 1.00 / 0.50     12: 1.00 / 0.75
+//	4 (88)        17: 1.00 / 0.94     14: 0.67 / 0.29     4: 1.00 / 0.00     12: 1.00 / 0.67
+//	5 (96)        19: 1.00 / 1.00     14: 1.00 / 0.50     5: 0.75 / 0.60     12: 0.91 / 0.83
+//
+// holdout.jsonl is round 6, written last and never tuned on: keep it that way, and add a
+// new round rather than fix its misses. All rounds were written by the screens' author,
+// which flatters them too. The lesson of the table: identifiers generalise, lexicons of
+// crisis phrases do not (about half of unseen paraphrases are missed).
+//
+// Labelling rules: personal categories as in Category; a full date not tied to birth is
+// "date"; links to corpusConfig.AllowDomains are not personal; an IP inside a link counts as
+// the link. Crisis is present risk to the poster or to someone the poster describes now,
+// not history, advice, news or idiom; crisis_method a means, method or quantity in a crisis
+// post. An adverse event is a configured product with a reaction someone had (resolved
+// ones too), not an indication, a negated reaction, a question without an experience or a
+// leaflet's list.
+
+type corpusPost struct {
+	Text   string   `json:"text"`
+	Labels []string `json:"labels"`
+	Spans  []string `json:"spans"`
+}
+
+var corpusConfig = Config{Products: testProducts, AllowDomains: []string{"havenhealth.org", "nhs.uk"}}
+
+// floor is the precision and recall a category must reach on a corpus.
+type floor struct{ precision, recall float64 }
+
+// TestCorpusDev: go test -run 'TestCorpus' -v ./safety/ prints the tables.
+func TestCorpusDev(t *testing.T) {
+	testCorpus(t, "testdata/corpus.jsonl", map[string]floor{
+		"personal":       {0.95, 0.95},
+		"phone":          {0.9, 0.9},
+		"email":          {0.9, 0.9},
+		"street_address": {0.9, 0.9},
+		"ssn":            {0.9, 0.9},
+		"record_number":  {0.9, 0.9},
+		"date_of_birth":  {0.9, 0.9},
+		"date":           {0.9, 0.9},
+		"url":            {0.9, 0.9},
+		"ip_address":     {0.9, 0.9},
+		"crisis":         {0.95, 0.95},
+		"crisis_method":  {0.9, 0.9},
+		"adverse_event":  {0.95, 0.95},
+	})
+}
+
+// TestCorpusHoldout holds the unseen round to what it scored when first run, less a little:
+// a regression alarm, not a target. Its crisis floors are low because the screen is.
+func TestCorpusHoldout(t *testing.T) {
+	testCorpus(t, "testdata/holdout.jsonl", map[string]floor{
+		"personal":      {0.95, 0.95},
+		"crisis":        {0.65, 0.4},
+		"crisis_method": {0.9, 0.35},
+		"adverse_event": {0.85, 0.9},
+	})
+}
+
+func readCorpus(t *testing.T, path string) []corpusPost {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var posts []corpusPost
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		var p corpusPost
+		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
+			t.Fatalf("%s:%d: %v", path, n, err)
+		}
+		for _, l := range p.Labels {
+			if c := Category(l); !c.Personal() && c != Crisis && c != CrisisMethod && c != AdverseEvent {
+				t.Fatalf("%s:%d: unknown label %q", path, n, l)
+			}
+		}
+		posts = append(posts, p)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return posts
+}
+
+type counts struct{ tp, fp, fn int }
+
+func (c counts) precision() float64 { return ratio(c.tp, c.tp+c.fp) }
+func (c counts) recall() float64    { return ratio(c.tp, c.tp+c.fn) }
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 1
+	}
+	return float64(a) / float64(b)
+}
+
+// testCorpus screens every post, logs precision and recall per category and for personal
+// information as a whole, logs every error, and checks floors.
+func testCorpus(t *testing.T, path string, floors map[string]floor) {
+	posts := readCorpus(t, path)
+	s, err := New(corpusConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := map[string]*counts{}
+	count := func(cat string, want, got bool) {
+		c := stats[cat]
+		if c == nil {
+			c = &counts{}
+			stats[cat] = c
+		}
+		switch {
+		case want && got:
+			c.tp++
+		case got:
+			c.fp++
+		case want:
+			c.fn++
+		}
+	}
+	var spanErrors int
+	for _, p := range posts {
+		fs := s.Screen(p.Text)
+		got := map[string]bool{}
+		for _, f := range fs {
+			got[string(f.Category)] = true
+			if f.Category.Personal() {
+				got["personal"] = true
+			}
+		}
+		want := map[string]bool{}
+		for _, l := range p.Labels {
+			want[l] = true
+			if Category(l).Personal() {
+				want["personal"] = true
+			}
+		}
+		cats := map[string]bool{"personal": true}
+		for c := range got {
+			cats[c] = true
+		}
+		for c := range want {
+			cats[c] = true
+		}
+		for c := range cats {
+			count(c, want[c], got[c])
+			if want[c] != got[c] {
+				t.Logf("%s: want %s=%v: %q\n\t%s", path, c, want[c], p.Text, describe(p.Text, fs))
+			}
+		}
+		for _, span := range p.Spans {
+			if !slices.ContainsFunc(fs, func(f Finding) bool { return p.Text[f.Start:f.End] == span }) {
+				spanErrors++
+				t.Errorf("%s: no finding is exactly %q in %q\n\t%s", path, span, p.Text, describe(p.Text, fs))
+			}
+		}
+	}
+	cats := make([]string, 0, len(stats))
+	for c := range stats {
+		cats = append(cats, c)
+	}
+	sort.Strings(cats)
+	t.Logf("%s: %d posts", path, len(posts))
+	t.Logf("%-16s %5s %5s %5s %9s %7s", "category", "tp", "fp", "fn", "precision", "recall")
+	for _, c := range cats {
+		st := stats[c]
+		t.Logf("%-16s %5d %5d %5d %9.3f %7.3f", c, st.tp, st.fp, st.fn, st.precision(), st.recall())
+	}
+	for c, fl := range floors {
+		st := stats[c]
+		if st == nil || st.tp == 0 {
+			t.Errorf("%s: no positives for %s", path, c)
+			continue
+		}
+		if st.precision() < fl.precision || st.recall() < fl.recall {
+			t.Errorf("%s: %s precision %.3f recall %.3f, below the floor %.2f / %.2f",
+				path, c, st.precision(), st.recall(), fl.precision, fl.recall)
+		}
+	}
+}
+
+func describe(text string, fs []Finding) string {
+	var b strings.Builder
+	b.WriteString("found:")
+	for _, f := range fs {
+		fmt.Fprintf(&b, " %s(%.2f %q", f.Category, f.Confidence, text[f.Start:f.End])
+		if f.Term != "" {
+			fmt.Fprintf(&b, " term=%q", f.Term)
+		}
+		if f.Product != "" {
+			fmt.Fprintf(&b, " product=%q", f.Product)
+		}
+		b.WriteString(")")
+	}
+	return b.String()
+}

@@ -1,0 +1,201 @@
+package safety
+
+// Crisis screening weighs each phrase of crisisPhrases by its context, then reports means
+// and methods (methodTerms) found beside a crisis finding.
+//
+// Confidence factors, multiplied into the phrase's weight:
+//
+//	negated within 3 words in the clause   ("I'm not suicidal")                  × 0.3
+//	general advice or a hypothetical other ("if you ever feel suicidal")         × 0.35
+//	about someone else                     ("my son has been suicidal")          × 0.65
+//	  in a book, film or the news          ("a character who attempted suicide") × 0.6 more
+//	  addressed to the reader              ("are you suicidal?")                 × 0.45
+//	  about nobody in particular           ("suicide rates in diabetics")        × 0.55
+//	  the topic itself                     ("suicide prevention")                × 0.4
+//	  a possibility                        ("it can cause suicidal thoughts")    × 0.4
+//	a hotline or support in the sentence   ("call 988")                          × 0.6
+//	history with nothing current           ("I attempted years ago")             × 0.5
+//	asked about or screened for            ("my GP asked if I had thoughts of")  × 0.35
+//	a joke marker                          ("lol")                               × 0.6
+//
+// Reasoning: a missed crisis costs far more than a moderator's look at a false alarm, so
+// support and third-party posts are lowered, not zeroed, and a caller that wants them can
+// lower Config.MinConfidence.
+const (
+	negWindow    = 3 // words before a phrase a negator may stand
+	personWindow = 6 // words before a phrase searched for its subject
+	condWindow   = 10 // words before a phrase searched for "if you", "asked if"
+)
+
+// crisis appends crisis and crisis_method findings for sc to out.
+func (s *Screener) crisis(sc *scan, out []Finding) []Finding {
+	lx := s.lex
+	for i := range sc.sents {
+		sc.sents[i].crisis = 0
+	}
+	var cur match
+	curConf, have := 0.0, false
+	flush := func() {
+		if !have || curConf < s.minConf {
+			return
+		}
+		e := &lx.entries[cur.entry]
+		f := Finding{Start: sc.toks[cur.first].start, End: sc.toks[cur.last-1].end, Category: Crisis,
+			Confidence: curConf, Term: e.term}
+		out = append(out, f)
+		if e.flags&fMethod != 0 {
+			f.Category = CrisisMethod
+			out = append(out, f)
+		}
+		st := &sc.sents[sc.toks[cur.first].sent]
+		st.crisis = max(st.crisis, curConf)
+	}
+	for _, m := range sc.matches {
+		e := &lx.entries[m.entry]
+		if e.kind != kCrisis || sc.toks[m.last-1].marks&mSuppressed != 0 {
+			continue
+		}
+		conf := crisisConfidence(sc, m, e)
+		if have && m.first < cur.last {
+			if conf > curConf {
+				cur, curConf = m, conf
+			}
+			continue
+		}
+		flush()
+		cur, curConf, have = m, conf, true
+	}
+	flush()
+
+	// Methods: only beside a crisis finding that was reported.
+	lastEnd := int32(-1)
+	for _, m := range sc.matches {
+		e := &lx.entries[m.entry]
+		if e.kind != kMethod || sc.toks[m.last-1].marks&mSuppressed != 0 {
+			continue
+		}
+		si := sc.toks[m.first].sent
+		near := sc.sents[si].crisis
+		if e.flags&fNear != 0 {
+			if si > 0 {
+				near = max(near, sc.sents[si-1].crisis)
+			}
+			if si+1 < len(sc.sents) {
+				near = max(near, sc.sents[si+1].crisis)
+			}
+		}
+		conf := near * e.weight
+		if near == 0 || conf < s.minConf || negated(sc, int(m.first)) {
+			continue
+		}
+		f := Finding{Start: sc.toks[m.first].start, End: sc.toks[m.last-1].end, Category: CrisisMethod,
+			Confidence: conf, Term: e.term}
+		if m.first < lastEnd && len(out) > 0 && out[len(out)-1].Category == CrisisMethod {
+			// Overlaps the previous method term: keep the longer span.
+			if prev := &out[len(out)-1]; f.End-f.Start > prev.End-prev.Start {
+				*prev = f
+				lastEnd = m.last
+			}
+			continue
+		}
+		out = append(out, f)
+		lastEnd = m.last
+	}
+	return out
+}
+
+// crisisConfidence is e's weight times the context factors of the table above.
+func crisisConfidence(sc *scan, m match, e *entry) float64 {
+	first, last := int(m.first), int(m.last)
+	st := &sc.sents[sc.toks[first].sent]
+	conf := e.weight
+	if negated(sc, first) {
+		conf *= 0.3
+	}
+	if hasBefore(sc, first, condWindow, mCond) {
+		conf *= 0.35
+	}
+	switch {
+	case e.flags&fTopic != 0:
+		switch person(sc, first, personWindow) {
+		case mFirst:
+		case mSecond:
+			conf *= 0.45
+		case mThird:
+			conf *= 0.65
+			if st.marks&mInfo != 0 {
+				conf *= 0.6 // a character in a book, a case in the news
+			}
+		default: // no subject: "feeling suicidal tonight" is still the speaker
+			implied := first > st.first && sc.toks[first-1].marks&mFeel != 0 ||
+				first == st.first && e.term == "suicidal" // "Suicidal. I have a bottle of pills"
+			if !implied && st.marks&(mFirst|mCurrent) == 0 {
+				conf *= 0.55
+			}
+		}
+		if last < len(sc.toks) && sc.toks[last].sent == sc.toks[first].sent && sc.toks[last].marks&mInfo != 0 ||
+			hasBefore(sc, first, condWindow, mHypo) {
+			conf *= 0.4
+		} else if st.marks&mInfo != 0 && st.marks&mFirst == 0 {
+			conf *= 0.6
+		}
+	case e.flags&fSelf == 0:
+		switch person(sc, first, 2) {
+		case mSecond:
+			conf *= 0.45
+		case mThird:
+			conf *= 0.65
+		}
+	}
+	if st.marks&mSupport != 0 {
+		conf *= 0.6
+	}
+	if st.marks&mPast != 0 && st.marks&mCurrent == 0 {
+		conf *= 0.5
+	}
+	if st.marks&mJoke != 0 {
+		conf *= 0.6
+	}
+	return conf
+}
+
+// negated reports a negator within negWindow words before token i in its clause, not undone
+// by the word after it ("not sure").
+func negated(sc *scan, i int) bool {
+	for k := i - 1; k >= 0 && k >= i-negWindow; k-- {
+		if sc.toks[k].clause != sc.toks[i].clause {
+			return false
+		}
+		if sc.toks[k].marks&mNeg != 0 && sc.toks[k+1].marks&mNegOff == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// hasBefore reports a token with any of bits within window words before token i in its
+// sentence.
+func hasBefore(sc *scan, i, window int, bits uint32) bool {
+	for k := i - 1; k >= 0 && k >= i-window && sc.toks[k].sent == sc.toks[i].sent; k-- {
+		if sc.toks[k].marks&bits != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// person is the nearest person marker (mFirst, mSecond or mThird) within window words before
+// token i in its sentence, or 0. A third party outranks the "my" before it: "my son".
+func person(sc *scan, i, window int) uint32 {
+	for k := i - 1; k >= 0 && k >= i-window && sc.toks[k].sent == sc.toks[i].sent; k-- {
+		switch marks := sc.toks[k].marks; {
+		case marks&mThird != 0:
+			return mThird
+		case marks&mSecond != 0:
+			return mSecond
+		case marks&mFirst != 0:
+			return mFirst
+		}
+	}
+	return 0
+}

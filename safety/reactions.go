@@ -1,0 +1,73 @@
+package safety
+
+// Reaction is an adverse reaction the adverse-event screen looks for: Term is what findings
+// report, Variants are other ways members write it (inflections, lay terms, misspellings).
+type Reaction struct {
+	Term     string
+	Variants []string
+}
+
+// defaultReactions are common reactions in lay words. A variant may use the lexicon pattern
+// syntax (lexicon.add): '|' choices, '+' joined words, [optional] slots.
+var defaultReactions = []Reaction{
+	{"rash", []string{"rashes", "skin rash", "broke+out|breaking+out|came+out in+spots|in+a+rash", "red spots", "blotchy skin"}},
+	{"hives", []string{"urticaria", "welts", "broke+out|breaking+out|came+out|come+out in hives|welts"}},
+	{"itching", []string{"itchy|itchiness|itches|itched", "pruritus", "itchy skin"}},
+	{"nausea", []string{"nauseous|nauseated|nauseus|nausious|nausia|nauseas|queasy|queasiness",
+		"feel|feeling|felt|feels sick|sick+to+my+stomach|ill", "sick to my stomach"}},
+	{"vomiting", []string{"vomit|vomited|vomits|vommiting|vomitting|throwing+up|threw+up|throw+up|puking|puked|puke",
+		"being sick"}},
+	{"diarrhoea", []string{"diarrhea|diarrhoea|diarhea|diarrea|diahrea|diarhoea|the+runs", "loose stools"}},
+	{"constipation", []string{"constipated|constipation|bunged+up"}},
+	{"stomach pain", []string{"stomach|tummy|belly|abdominal pain|pains|cramps|cramping|ache|aches",
+		"stomach ache|upset", "stomachache|bellyache|tummyache"}},
+	{"indigestion", []string{"heartburn|reflux|acid+reflux|bloating|bloated|burping|sulphur+burps|sulfur+burps"}},
+	{"dizziness", []string{"dizzy|dizzyness|diziness|lightheaded|light+headed|vertigo|woozy", "room spinning"}},
+	{"headache", []string{"headaches|migraine|migraines|head+ache|head+aches|headach|pounding+head"}},
+	{"fatigue", []string{"fatigued|exhausted|exhaustion|tiredness|lethargic|lethargy|drowsy|drowsiness|sleepy",
+		"so|really|very|constantly|always tired", "tired all the time", "no energy", "wiped out"}},
+	{"insomnia", []string{"can't|cant|cannot sleep", "trouble|difficulty sleeping", "sleepless nights"}},
+	{"hair loss", []string{"losing|lost|shedding my hair", "hair is|has|keeps|started|to|has+started+to|started+to|keeps+on|has+started|is+starting+to|began thin|thinning|thinned|falling+out|fall+out|shedding|coming+out|come+out", "hair coming|falling out",
+		"hair thinning|shedding", "thinning hair", "bald patches", "alopecia"}},
+	{"swelling", []string{"swollen|swelled|swelling|swell|swells|puffy|puffiness|edema|oedema", "swell|swelled|swelling up",
+		"fluid retention"}},
+	{"palpitations", []string{"palpitation|palpatations", "heart|pulse racing|pounding|fluttering|skipping",
+		"racing heart|pulse", "fast heartbeat|heart+rate", "irregular heartbeat"}},
+	{"chest pain", []string{"chest pains|tightness", "tight chest"}},
+	{"shortness of breath", []string{"short|shortness of breath", "breathless|breathlessness",
+		"can't|cant|couldn't breathe", "trouble|difficulty breathing", "wheezing|wheezy"}},
+	{"seizure", []string{"seizures|seizured|convulsion|convulsions", "had a fit"}},
+	{"fainting", []string{"fainted|passed+out|blacked+out|syncope", "feel|felt|feeling|feels faint"}},
+	{"blurred vision", []string{"blurry|blurred|blurring vision|eyesight", "vision problems|changes"}},
+	{"muscle pain", []string{"muscle|muscles|leg|legs|calf|calves pain|pains|aches|ache|cramps|cramping|weakness",
+		"myalgia", "aching muscles", "achy|aching|body+aches|aches+and+pains"}},
+	{"joint pain", []string{"joint|joints pain|pains|aches|ache|stiffness", "achy|stiff|painful|sore joints",
+		"joints so|are|were|feel|felt stiff|painful|sore", "arthralgia"}},
+	{"back pain", []string{"backache"}},
+	{"injection site reaction", []string{"lump|lumps|lumpy|hard+lump|big+lump", "injection site pain|reaction|swelling|redness|lump|lumps|bruising|itching",
+		"lump|lumps|bruise|bruises|welt|redness at+the+injection+site|where+i+injected"}},
+	{"numbness", []string{"numb|tingling|pins+and+needles|neuropathy"}},
+	{"tremor", []string{"tremors|shaky|shakes|shaking|trembling"}},
+	{"anxiety", []string{"anxious|panic+attacks|panic+attack|jittery|on+edge"}},
+	{"depression", []string{"depressed|low+mood|mood+swings|mood+changes|crying+all+the+time"}},
+	{"suicidal thoughts", []string{"suicidal thoughts|feelings|ideation", "dark thoughts"}},
+	{"confusion", []string{"brain+fog|foggy|memory+problems|memory+loss"}},
+	{"hypoglycaemia", []string{"hypo|hypos|hypoglycemia|hypoglycaemia|hypoglycemic|low+blood+sugar|low+blood+sugars",
+		"blood sugar|sugars|glucose crashed|crashing|dropped+too+low|went+too+low"}},
+	{"weight gain", []string{"gained|put+on weight", "gain|gained|put+on|piled+on # kg|kilos|pounds|lbs|stone", "piled+on|put+on the+weight|pounds|kilos"}},
+	{"loss of appetite", []string{"no|lost|loss+of|losing|zero appetite", "can't|cant eat"}},
+	{"dry mouth", []string{"dry|cotton mouth", "xerostomia"}},
+	{"sweating", []string{"sweats|night+sweats|sweaty|sweating|hot+flushes|hot+flashes|flushing"}},
+	{"fever", []string{"fevers|feverish|high+temperature|chills|shivers"}},
+	{"mouth ulcers", []string{"ulcers|mouth+sores|sore+mouth|canker+sores"}},
+	{"bruising", []string{"bruise|bruises|bruised|bruising+easily", "bleeding gums", "nosebleeds|nosebleed"}},
+	{"infection", []string{"infections|thrush|uti|utis|yeast+infection|chest+infection"}},
+	{"pancreatitis", []string{"pancreatitis|inflamed+pancreas"}},
+	{"gallbladder problems", []string{"gallstones|gallbladder+attack|gall+bladder|gallbladder"}},
+	{"kidney problems", []string{"kidney|kidneys pain|problems|issues|function+dropped", "aki", "acute kidney injury"}},
+	{"liver problems", []string{"liver|lft|lfts enzymes|problems|function|damage|numbers|levels+went+up", "jaundice",
+		"yellow skin|eyes", "raised liver enzymes"}},
+	{"allergic reaction", []string{"allergic|anaphylaxis|anaphylactic", "throat|tongue|lips|face swelling|swelled|swelled+up"}},
+	{"ketoacidosis", []string{"dka|euglycemic+dka|ketoacidosis", "ketones"}},
+	{"side effects", []string{"side effect|effects", "reaction|reactions", "bad reaction"}},
+}
