@@ -22,8 +22,8 @@ package safety
 // support and third-party posts are lowered, not zeroed, and a caller that wants them can
 // lower Config.MinConfidence.
 const (
-	negWindow    = 3 // words before a phrase a negator may stand
-	personWindow = 6 // words before a phrase searched for its subject
+	negWindow    = 3  // words before a phrase a negator may stand
+	personWindow = 6  // words before a phrase searched for its subject
 	condWindow   = 10 // words before a phrase searched for "if you", "asked if"
 )
 
