@@ -51,7 +51,9 @@ func (c *conn) serve(ctx context.Context) {
 	defer c.leaveAll()
 
 	for {
-		typ, data, err := c.ws.Read(ctx)
+		// No context: a cancellable one would register a callback with coder/websocket for
+		// every read an idle connection blocks in. close ends the read by closing the socket.
+		typ, data, err := c.ws.Read(context.Background())
 		if err != nil {
 			// coder/websocket already closed with 1009 for an oversized frame.
 			c.close(websocket.StatusNormalClosure, "")
@@ -62,8 +64,21 @@ func (c *conn) serve(ctx context.Context) {
 			continue
 		}
 		metricCommands.Inc()
-		c.handle(ctx, data)
+		c.run(ctx, data)
 	}
+}
+
+// run handles one command on a short-lived goroutine and waits for it, so replies keep
+// the commands' order. Commands reach deep into the store (SQLite's stacks are deep); on
+// the long-lived reader goroutine that growth would stay with every idle connection, as
+// stacks shrink only slowly.
+func (c *conn) run(ctx context.Context, data []byte) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.handle(ctx, data)
+	}()
+	<-done
 }
 
 // pingOnce runs on its own short-lived goroutine: a connection that does not answer a ping

@@ -121,7 +121,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, protocol.Errorf(protocol.CodeBadRequest, "the %s subprotocol is required", protocol.Subprotocol))
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{protocol.Subprotocol},
 		InsecureSkipVerify: true, // the origin was checked above, with our own rules
 	})
@@ -132,12 +132,17 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(h.cfg.ReadLimit)
 	c := &conn{h: h, ws: ws, user: user, session: sess, subs: make(map[string]*sub)}
 	h.serving.Add(1)
-	defer h.serving.Done()
 	h.register(c)
 	metricConnections.Inc()
-	defer metricConnections.Dec()
-	c.serve(r.Context())
-	h.unregister(c)
+	// The connection lives on a goroutine of its own so that this one returns and net/http
+	// frees the request, its buffers and a stack grown by the upgrade. The request's
+	// context ends when ServeHTTP returns, so the connection does not use it.
+	go func() {
+		defer h.serving.Done()
+		defer metricConnections.Dec()
+		c.serve(context.Background())
+		h.unregister(c)
+	}()
 }
 
 func offersSubprotocol(r *http.Request) bool {
