@@ -313,8 +313,7 @@ func (h *Hub) presenceJoin(ctx context.Context, lr *localRoom, m *rooms.Member, 
 		h.log.Warn("presence join", "room", lr.slug, "err", err)
 	}
 	if first {
-		u := m.Wire
-		h.rooms.PublishEphemeral(ctx, lr.slug, protocol.Presence{Type: "presence", Room: lr.slug, Online: online, Joined: &u})
+		h.presence.note(lr.slug, presenceChange{user: m.Wire, joined: true, online: online})
 	}
 	return online
 }
@@ -324,8 +323,7 @@ func (h *Hub) presenceLeave(ctx context.Context, lr *localRoom, m *rooms.Member)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		h.log.Warn("presence leave", "room", lr.slug, "err", err)
 	}
-	u := m.Wire
-	h.rooms.PublishEphemeral(ctx, lr.slug, protocol.Presence{Type: "presence", Room: lr.slug, Online: online, Left: &u})
+	h.presence.note(lr.slug, presenceChange{user: m.Wire, online: online})
 }
 
 func mustJSON(v any) []byte {

@@ -33,7 +33,10 @@ type Config struct {
 	PingInterval   time.Duration // default 25 s
 	PingTimeout    time.Duration // pong deadline; default 15 s
 	HoldBack       time.Duration // how long an out-of-order message waits for its gap; default 200 ms
-	Logger         *slog.Logger
+	// PresenceInterval is the least time between two presence events of a room from this
+	// node; changes in between are coalesced. Default 250 ms; negative sends every change.
+	PresenceInterval time.Duration
+	Logger           *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -58,6 +61,9 @@ func (c *Config) defaults() {
 	if c.HoldBack == 0 {
 		c.HoldBack = 200 * time.Millisecond
 	}
+	if c.PresenceInterval == 0 {
+		c.PresenceInterval = 250 * time.Millisecond
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -78,6 +84,8 @@ type Hub struct {
 	pres  broker.Presence
 	ix    *index
 
+	presence *presenceBatcher
+
 	draining atomic.Bool
 	serving  sync.WaitGroup                // one per ServeHTTP that upgraded; Drain waits for their clean-up
 	mu       sync.Mutex                    // guards conns
@@ -89,8 +97,10 @@ var _ broker.Handler = (*Hub)(nil)
 // New returns a hub. Start must be called before serving.
 func New(cfg Config, auth Authenticator, rs *rooms.Service, br broker.Broker, pres broker.Presence) *Hub {
 	cfg.defaults()
-	return &Hub{cfg: cfg, log: cfg.Logger, auth: auth, rooms: rs, br: br, pres: pres,
+	h := &Hub{cfg: cfg, log: cfg.Logger, auth: auth, rooms: rs, br: br, pres: pres,
 		ix: newIndex(), conns: make(map[string]map[*conn]struct{})}
+	h.presence = newPresenceBatcher(h, cfg.PresenceInterval)
+	return h
 }
 
 // Start connects the hub to the broker.
@@ -315,6 +325,7 @@ func (h *Hub) Drain(ctx context.Context) {
 	case <-time.After(time.Until(deadline)):
 		h.log.Warn("drain: connections still finishing at the deadline")
 	}
+	h.presence.flushAll()
 	if err := h.pres.Close(); err != nil {
 		h.log.Warn("withdraw presence", "err", err)
 	}
