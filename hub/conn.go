@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -35,6 +36,10 @@ type conn struct {
 	closeOnce sync.Once
 	cancel    context.CancelFunc
 	ping      *time.Timer
+
+	// The write deadline: only the running writer arms and stops it.
+	deadline   *time.Timer
+	writeStart atomic.Int64 // unix ns when the current frame's write began; 0 between writes
 }
 
 func (c *conn) serve(ctx context.Context) {

@@ -33,6 +33,10 @@ type Config struct {
 	PingInterval   time.Duration // default 25 s
 	PingTimeout    time.Duration // pong deadline; default 15 s
 	HoldBack       time.Duration // how long an out-of-order message waits for its gap; default 200 ms
+	// FlushInterval is the longest a room event waits for the room's next events, so that
+	// a burst reaches each member as one frame; the first event after a quiet spell goes
+	// at once. Default 10 ms; negative sends every event at once.
+	FlushInterval time.Duration
 	// PresenceInterval is the least time between two presence events of a room from this
 	// node; changes in between are coalesced. Default 250 ms; negative sends every change.
 	PresenceInterval time.Duration
@@ -60,6 +64,9 @@ func (c *Config) defaults() {
 	}
 	if c.HoldBack == 0 {
 		c.HoldBack = 200 * time.Millisecond
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = 10 * time.Millisecond
 	}
 	if c.PresenceInterval == 0 {
 		c.PresenceInterval = 250 * time.Millisecond
