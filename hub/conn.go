@@ -23,7 +23,7 @@ type conn struct {
 	user    store.User
 	session store.Session
 
-	mu      sync.Mutex // guards queue, queued, writing, closed, idle
+	mu      sync.Mutex // guards queue, queued, writing, closed, idle, cancel
 	queue   [][]byte
 	queued  int
 	writing bool
@@ -34,7 +34,7 @@ type conn struct {
 	subs  map[string]*sub // room slug → subscription
 
 	closeOnce sync.Once
-	cancel    context.CancelFunc
+	cancel    context.CancelFunc // ends the running command's context
 	ping      *time.Timer
 
 	// The write deadline: only the running writer arms and stops it.
@@ -43,8 +43,6 @@ type conn struct {
 }
 
 func (c *conn) serve(ctx context.Context) {
-	ctx, c.cancel = context.WithCancel(ctx)
-	defer c.cancel()
 	if !c.session.ExpiresAt.IsZero() {
 		t := time.AfterFunc(time.Until(c.session.ExpiresAt), func() {
 			c.close(websocket.StatusPolicyViolation, "session expired")
@@ -76,14 +74,28 @@ func (c *conn) serve(ctx context.Context) {
 // run handles one command on a short-lived goroutine and waits for it, so replies keep
 // the commands' order. Commands reach deep into the store (SQLite's stacks are deep); on
 // the long-lived reader goroutine that growth would stay with every idle connection, as
-// stacks shrink only slowly.
+// stacks shrink only slowly. Its context ends when the connection closes; it is made per
+// command because a context that outlives its children keeps their bookkeeping, some
+// 500 bytes per idle connection.
 func (c *conn) run(ctx context.Context, data []byte) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.cancel = cancel
+	c.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		c.handle(ctx, data)
 	}()
 	<-done
+	c.mu.Lock()
+	c.cancel = nil
+	c.mu.Unlock()
 }
 
 // pingOnce runs on its own short-lived goroutine: a connection that does not answer a ping
@@ -104,10 +116,11 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 		c.mu.Lock()
 		c.closed = true
 		c.queue, c.queued = nil, 0
+		cancel := c.cancel
 		c.mu.Unlock()
 		_ = c.ws.Close(code, reason)
-		if c.cancel != nil {
-			c.cancel()
+		if cancel != nil {
+			cancel()
 		}
 	})
 }

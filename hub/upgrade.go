@@ -9,15 +9,12 @@ import (
 	"net/http"
 )
 
-// Buffer sizes of a hijacked connection. net/http hands a WebSocket its 4 KiB request
-// reader plus a fresh 4 KiB writer, and coder/websocket keeps both for the connection's
-// life. Client commands are small, so the reader shrinks to 1 KiB. The writer stays at
-// 4 KiB: a frame that does not fit takes two write calls, and a 2 KiB writer made batched
-// broadcast frames measurably slower (BENCHMARKS.md).
-const (
-	connReadBuffer  = 1 << 10
-	connWriteBuffer = 4 << 10
-)
+// connReadBuffer is the read buffer of a hijacked connection. net/http hands a WebSocket
+// its 4 KiB request reader plus a fresh 4 KiB writer, and coder/websocket keeps both for
+// the connection's life. Client commands are small, so the reader shrinks to 512 bytes
+// (a longer command takes a second read call); the writer is 64 bytes over a
+// frameWriter, which still writes each frame in one call.
+const connReadBuffer = 512
 
 // smallBuffers hands websocket.Accept a hijacked connection with smaller bufio buffers
 // than net/http's. It keeps no reference to net/http's own buffers, which are freed
@@ -50,5 +47,5 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 			return nil, nil, err
 		}
 	}
-	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(nc, connWriteBuffer)), nil
+	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(newFrameWriter(nc), frameHold)), nil
 }

@@ -221,4 +221,3 @@ func (c *conn) waitDrained(deadline time.Time) {
 	case <-time.After(time.Until(deadline)):
 	}
 }
-

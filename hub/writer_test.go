@@ -98,6 +98,7 @@ func TestRoomBurstSharesAFrame(t *testing.T) {
 	n := newTestNode(t, Config{FlushInterval: time.Hour, PresenceInterval: -1})
 	reader := n.dial(n.user(1))
 	reader.join("r1")
+	n.waitWritten() // a writer still running would take the room's events with it
 	sender := n.dial(n.user(2))
 	sender.join("r1")
 	for i := range 6 {
