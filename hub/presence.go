@@ -8,13 +8,17 @@ import (
 	"github.com/havenhealth/haven/protocol"
 )
 
-// presenceBatcher coalesces a room's presence changes on this node: at most one presence
-// event per room per interval. A lone change goes out at once, as before, with its user in
-// joined or left; changes that arrive within the interval of the last event wait for the
-// interval's end and then go out as one event. When that batch holds a single change it
-// still names the user; a larger one carries only the current online count (joined and
-// left are optional). Without it a wave of N joins costs N presence events to up to N
-// members each: O(N²) deliveries.
+// presenceNamed is the most changes a batch reports one event each, naming the user;
+// a larger batch is one event with the count only.
+const presenceNamed = 4
+
+// presenceBatcher coalesces a room's presence changes on this node. A change after a quiet
+// spell goes out at once, as before, with its user in joined or left; changes within the
+// interval of the room's last publication wait for the interval's end. Then a batch of up
+// to presenceNamed changes goes out as one event per change, each naming its user with the
+// count right after it (so a quick leave and rejoin still reads right); a larger batch is
+// one event with the current online count only (joined and left are optional). Without it
+// a wave of N joins costs N presence events to up to N members each: O(N²) deliveries.
 type presenceBatcher struct {
 	interval time.Duration
 	online   func(ctx context.Context, slug string) (int, error) // the room's count now
@@ -32,9 +36,17 @@ type roomPresence struct {
 
 // presenceBatch is the changes waiting for the interval to end.
 type presenceBatch struct {
-	n      int
-	first  presenceChange
-	latest int // the count returned for the latest change
+	n       int
+	changes [presenceNamed]presenceChange // the first ones
+	latest  int                           // the count returned for the latest change
+}
+
+func (b *presenceBatch) add(ch presenceChange) {
+	if b.n < presenceNamed {
+		b.changes[b.n] = ch
+	}
+	b.n++
+	b.latest = ch.online
 }
 
 type presenceChange struct {
@@ -55,18 +67,15 @@ func newPresenceBatcher(h *Hub, interval time.Duration) *presenceBatcher {
 // note records a change (its online is the count the presence tracker returned for it) and
 // publishes it now, or when the room's interval ends.
 func (b *presenceBatcher) note(slug string, ch presenceChange) {
-	batch := presenceBatch{n: 1, first: ch, latest: ch.online}
+	var batch presenceBatch
+	batch.add(ch)
 	if b.interval <= 0 {
 		b.publish(slug, batch)
 		return
 	}
 	b.mu.Lock()
 	if rp := b.rooms[slug]; rp != nil { // within the interval: wait for its end
-		if rp.batch.n == 0 {
-			rp.batch.first = ch
-		}
-		rp.batch.n++
-		rp.batch.latest = ch.online
+		rp.batch.add(ch)
 		b.mu.Unlock()
 		return
 	}
@@ -115,16 +124,21 @@ func (b *presenceBatcher) flushAll() {
 
 func (b *presenceBatcher) publish(slug string, batch presenceBatch) {
 	ctx := context.Background()
-	ev := protocol.Presence{Type: "presence", Room: slug, Online: batch.latest}
-	if batch.n == 1 {
-		u := batch.first.user
-		ev.Online = batch.first.online
-		if batch.first.joined {
-			ev.Joined = &u
-		} else {
-			ev.Left = &u
+	if batch.n <= presenceNamed {
+		for _, ch := range batch.changes[:batch.n] {
+			ev := protocol.Presence{Type: "presence", Room: slug, Online: ch.online}
+			u := ch.user
+			if ch.joined {
+				ev.Joined = &u
+			} else {
+				ev.Left = &u
+			}
+			b.send(ctx, slug, ev)
 		}
-	} else if online, err := b.online(ctx, slug); err == nil {
+		return
+	}
+	ev := protocol.Presence{Type: "presence", Room: slug, Online: batch.latest}
+	if online, err := b.online(ctx, slug); err == nil {
 		ev.Online = online
 	}
 	b.send(ctx, slug, ev)

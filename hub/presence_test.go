@@ -121,17 +121,33 @@ func TestPresenceBatcher(t *testing.T) {
 			}
 		})
 	})
-	t.Run("flushAll publishes what waits", func(t *testing.T) {
+	t.Run("a few changes are named one by one, each with its count", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			b, rec := newRecordedBatcher(interval)
 			b.note("r", joinOf("a", 1))
+			rec.take()
 			b.note("r", joinOf("b", 2))
-			b.note("r", joinOf("c", 3))
-			rec.online = 3
+			b.note("r", presenceChange{user: protocol.User{ID: "b"}, online: 1})
+			time.Sleep(interval)
+			synctest.Wait()
+			evs := rec.take()
+			if len(evs) != 2 || evs[0].Joined == nil || evs[0].Joined.ID != "b" || evs[0].Online != 2 ||
+				evs[1].Left == nil || evs[1].Left.ID != "b" || evs[1].Online != 1 {
+				t.Fatalf("events %+v", evs)
+			}
+		})
+	})
+	t.Run("flushAll publishes what waits", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			b, rec := newRecordedBatcher(interval)
+			for i := 1; i <= presenceNamed+2; i++ {
+				b.note("r", joinOf("u", i))
+			}
+			rec.online = presenceNamed + 2
 			rec.take()
 			b.flushAll()
 			evs := rec.take()
-			if len(evs) != 1 || evs[0].Online != 3 || evs[0].Joined != nil {
+			if len(evs) != 1 || evs[0].Online != presenceNamed+2 || evs[0].Joined != nil {
 				t.Fatalf("events %+v", evs)
 			}
 			if len(b.rooms) != 0 {
