@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -22,7 +23,7 @@ type conn struct {
 	user    store.User
 	session store.Session
 
-	mu      sync.Mutex // guards queue, queued, writing, closed, idle
+	mu      sync.Mutex // guards queue, queued, writing, closed, idle, cancel
 	queue   [][]byte
 	queued  int
 	writing bool
@@ -33,13 +34,15 @@ type conn struct {
 	subs  map[string]*sub // room slug → subscription
 
 	closeOnce sync.Once
-	cancel    context.CancelFunc
+	cancel    context.CancelFunc // ends the running command's context
 	ping      *time.Timer
+
+	// The write deadline: only the running writer arms and stops it.
+	deadline   *time.Timer
+	writeStart atomic.Int64 // unix ns when the current frame's write began; 0 between writes
 }
 
 func (c *conn) serve(ctx context.Context) {
-	ctx, c.cancel = context.WithCancel(ctx)
-	defer c.cancel()
 	if !c.session.ExpiresAt.IsZero() {
 		t := time.AfterFunc(time.Until(c.session.ExpiresAt), func() {
 			c.close(websocket.StatusPolicyViolation, "session expired")
@@ -51,7 +54,9 @@ func (c *conn) serve(ctx context.Context) {
 	defer c.leaveAll()
 
 	for {
-		typ, data, err := c.ws.Read(ctx)
+		// No context: a cancellable one would register a callback with coder/websocket for
+		// every read an idle connection blocks in. close ends the read by closing the socket.
+		typ, data, err := c.ws.Read(context.Background())
 		if err != nil {
 			// coder/websocket already closed with 1009 for an oversized frame.
 			c.close(websocket.StatusNormalClosure, "")
@@ -62,8 +67,35 @@ func (c *conn) serve(ctx context.Context) {
 			continue
 		}
 		metricCommands.Inc()
-		c.handle(ctx, data)
+		c.run(ctx, data)
 	}
+}
+
+// run handles one command on a short-lived goroutine and waits for it, so replies keep
+// the commands' order. Commands reach deep into the store (SQLite's stacks are deep); on
+// the long-lived reader goroutine that growth would stay with every idle connection, as
+// stacks shrink only slowly. Its context ends when the connection closes; it is made per
+// command because a context that outlives its children keeps their bookkeeping, some
+// 500 bytes per idle connection.
+func (c *conn) run(ctx context.Context, data []byte) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.cancel = cancel
+	c.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.handle(ctx, data)
+	}()
+	<-done
+	c.mu.Lock()
+	c.cancel = nil
+	c.mu.Unlock()
 }
 
 // pingOnce runs on its own short-lived goroutine: a connection that does not answer a ping
@@ -84,10 +116,11 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 		c.mu.Lock()
 		c.closed = true
 		c.queue, c.queued = nil, 0
+		cancel := c.cancel
 		c.mu.Unlock()
 		_ = c.ws.Close(code, reason)
-		if c.cancel != nil {
-			c.cancel()
+		if cancel != nil {
+			cancel()
 		}
 	})
 }
@@ -304,8 +337,7 @@ func (h *Hub) presenceJoin(ctx context.Context, lr *localRoom, m *rooms.Member, 
 		h.log.Warn("presence join", "room", lr.slug, "err", err)
 	}
 	if first {
-		u := m.Wire
-		h.rooms.PublishEphemeral(ctx, lr.slug, protocol.Presence{Type: "presence", Room: lr.slug, Online: online, Joined: &u})
+		h.presence.note(lr.slug, presenceChange{user: m.Wire, joined: true, online: online})
 	}
 	return online
 }
@@ -315,8 +347,7 @@ func (h *Hub) presenceLeave(ctx context.Context, lr *localRoom, m *rooms.Member)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		h.log.Warn("presence leave", "room", lr.slug, "err", err)
 	}
-	u := m.Wire
-	h.rooms.PublishEphemeral(ctx, lr.slug, protocol.Presence{Type: "presence", Room: lr.slug, Online: online, Left: &u})
+	h.presence.note(lr.slug, presenceChange{user: m.Wire, online: online})
 }
 
 func mustJSON(v any) []byte {

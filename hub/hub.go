@@ -33,7 +33,14 @@ type Config struct {
 	PingInterval   time.Duration // default 25 s
 	PingTimeout    time.Duration // pong deadline; default 15 s
 	HoldBack       time.Duration // how long an out-of-order message waits for its gap; default 200 ms
-	Logger         *slog.Logger
+	// FlushInterval is the longest a room event waits for the room's next events, so that
+	// a burst reaches each member as one frame; the first event after a quiet spell goes
+	// at once. Default 10 ms; negative sends every event at once.
+	FlushInterval time.Duration
+	// PresenceInterval is the least time between two presence events of a room from this
+	// node; changes in between are coalesced. Default 250 ms; negative sends every change.
+	PresenceInterval time.Duration
+	Logger           *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -58,6 +65,12 @@ func (c *Config) defaults() {
 	if c.HoldBack == 0 {
 		c.HoldBack = 200 * time.Millisecond
 	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = 10 * time.Millisecond
+	}
+	if c.PresenceInterval == 0 {
+		c.PresenceInterval = 250 * time.Millisecond
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -79,6 +92,8 @@ type Hub struct {
 	ix    *index
 	media *mediaHub // nil until AttachMedia (media.go)
 
+	presence *presenceBatcher
+
 	draining atomic.Bool
 	serving  sync.WaitGroup                // one per ServeHTTP that upgraded; Drain waits for their clean-up
 	mu       sync.Mutex                    // guards conns
@@ -90,8 +105,10 @@ var _ broker.Handler = (*Hub)(nil)
 // New returns a hub. Start must be called before serving.
 func New(cfg Config, auth Authenticator, rs *rooms.Service, br broker.Broker, pres broker.Presence) *Hub {
 	cfg.defaults()
-	return &Hub{cfg: cfg, log: cfg.Logger, auth: auth, rooms: rs, br: br, pres: pres,
+	h := &Hub{cfg: cfg, log: cfg.Logger, auth: auth, rooms: rs, br: br, pres: pres,
 		ix: newIndex(), conns: make(map[string]map[*conn]struct{})}
+	h.presence = newPresenceBatcher(h, cfg.PresenceInterval)
+	return h
 }
 
 // Start connects the hub to the broker.
@@ -122,7 +139,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, protocol.Errorf(protocol.CodeBadRequest, "the %s subprotocol is required", protocol.Subprotocol))
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{protocol.Subprotocol},
 		InsecureSkipVerify: true, // the origin was checked above, with our own rules
 	})
@@ -133,12 +150,17 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(h.cfg.ReadLimit)
 	c := &conn{h: h, ws: ws, user: user, session: sess, subs: make(map[string]*sub)}
 	h.serving.Add(1)
-	defer h.serving.Done()
 	h.register(c)
 	metricConnections.Inc()
-	defer metricConnections.Dec()
-	c.serve(r.Context())
-	h.unregister(c)
+	// The connection lives on a goroutine of its own so that this one returns and net/http
+	// frees the request, its buffers and a stack grown by the upgrade. The request's
+	// context ends when ServeHTTP returns, so the connection does not use it.
+	go func() {
+		defer h.serving.Done()
+		defer metricConnections.Dec()
+		c.serve(context.Background())
+		h.unregister(c)
+	}()
 }
 
 func offersSubprotocol(r *http.Request) bool {
@@ -319,6 +341,7 @@ func (h *Hub) Drain(ctx context.Context) {
 	case <-time.After(time.Until(deadline)):
 		h.log.Warn("drain: connections still finishing at the deadline")
 	}
+	h.presence.flushAll()
 	if err := h.pres.Close(); err != nil {
 		h.log.Warn("withdraw presence", "err", err)
 	}

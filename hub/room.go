@@ -79,6 +79,9 @@ type localRoom struct {
 	filling bool             // a gap fill is reading the store
 	again   bool             // a recovery was asked for during a fill: read once more after it
 	dead    bool             // removed from the index; a joiner must make a new one
+	kicked  time.Time        // when members' writers were last started for room events
+	flushT  *time.Timer      // kicks members at the end of a flush window
+	armed   bool             // flushT is set to fire: room events wait in members' queues
 }
 
 // sub is one connection's subscription to one room.
@@ -211,8 +214,24 @@ func (lr *localRoom) activate(s *sub, reply []byte, lastSeq int64) {
 }
 
 // fanOutLocked hands one encoded event to every subscriber. seq is 0 for events outside
-// the message order (typing, presence, tombstones).
+// the message order (typing, presence, tombstones). The first event after a quiet spell
+// starts the members' writers at once; later ones wait in the queues until the flush
+// window ends, so that a burst costs each member one frame and one write.
 func (lr *localRoom) fanOutLocked(seq int64, frame []byte) {
+	now := lr.h.cfg.FlushInterval <= 0
+	if !now && !lr.armed {
+		t := time.Now()
+		if wait := lr.h.cfg.FlushInterval - t.Sub(lr.kicked); wait <= 0 {
+			now, lr.kicked = true, t
+		} else {
+			lr.armed = true
+			if lr.flushT == nil {
+				lr.flushT = time.AfterFunc(wait, lr.flush)
+			} else {
+				lr.flushT.Reset(wait)
+			}
+		}
+	}
 	n := 0
 	for _, s := range lr.subs {
 		if !s.live {
@@ -225,11 +244,24 @@ func (lr *localRoom) fanOutLocked(seq int64, frame []byte) {
 			}
 			s.last = seq
 		}
-		if s.c.enqueue(frame) {
+		if s.c.push(frame, now) {
 			n++
 		}
 	}
 	metricFanout.Add(float64(n))
+}
+
+// flush ends a flush window: every member with room events waiting gets its writer.
+func (lr *localRoom) flush() {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	lr.armed = false
+	lr.kicked = time.Now()
+	for _, s := range lr.subs {
+		if s.live {
+			s.c.kick()
+		}
+	}
 }
 
 // onEphemeral delivers an unordered event.

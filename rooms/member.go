@@ -27,7 +27,7 @@ type Member struct {
 	limiter    *rate.Limiter
 	lastPost   time.Time
 	lastTyping time.Time
-	recent     [16]sentID // ring of this member's latest client_msg_ids on this node
+	recent     []sentID // ring of this member's latest client_msg_ids on this node; made on the first post
 	recentNext int
 	held       [8]heldID // ring of this member's latest held posts on this node
 	heldNext   int

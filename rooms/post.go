@@ -99,6 +99,9 @@ func (m *Member) recentSend(clientID string) (store.Message, bool) {
 func (m *Member) rememberSend(clientID string, msg store.Message, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.recent == nil { // most members read only: ~3.5 KiB they need not hold
+		m.recent = make([]sentID, 16)
+	}
 	m.recent[m.recentNext] = sentID{clientID, msg}
 	m.recentNext = (m.recentNext + 1) % len(m.recent)
 	m.lastPost = now

@@ -1,0 +1,107 @@
+package hub
+
+import (
+	"encoding/binary"
+	"net"
+)
+
+// frameHold is the size of coder/websocket's write buffer over a frameWriter, and the
+// most a frameWriter holds back without allocating.
+const frameHold = 64
+
+// frameWriter is the writer under coder/websocket's bufio.Writer. To write each frame in
+// one call, that buffer would have to hold whole frames, and it stays allocated for the
+// connection's life: 4 KiB per idle client. Instead the buffer is 64 bytes, and
+// frameWriter holds back the start of a frame that bufio passes on early until the rest
+// arrives, then writes both with one writev. It reads WebSocket frame headers to know
+// where a frame ends; coder/websocket flushes at the end of every frame it writes, so
+// nothing is held between frames.
+type frameWriter struct {
+	nc   net.Conn
+	held []byte          // the start of an incomplete frame; backed by hold when it fits
+	hold [frameHold]byte //
+	bufs [2][]byte       // writev arguments, kept here so that a write does not allocate
+}
+
+func newFrameWriter(nc net.Conn) *frameWriter { return &frameWriter{nc: nc} }
+
+func (w *frameWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	done := w.complete(p) // bytes of held ++ p that make whole frames
+	if done == 0 {
+		w.keep(p)
+		return n, nil
+	}
+	var err error
+	if len(w.held) == 0 {
+		_, err = w.nc.Write(p[:done])
+		p = p[done:]
+	} else {
+		k := done - len(w.held)
+		w.bufs = [2][]byte{w.held, p[:k]}
+		bufs := net.Buffers(w.bufs[:])
+		_, err = bufs.WriteTo(w.nc)
+		w.bufs = [2][]byte{}
+		w.held = nil
+		p = p[k:]
+	}
+	if err != nil {
+		return 0, err
+	}
+	w.keep(p)
+	return n, nil
+}
+
+// keep holds b back until the rest of its frame arrives.
+func (w *frameWriter) keep(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	if len(w.held) == 0 {
+		w.held = w.hold[:0]
+	}
+	w.held = append(w.held, b...)
+}
+
+// complete returns how many leading bytes of held ++ p form whole frames.
+func (w *frameWriter) complete(p []byte) int {
+	total := len(w.held) + len(p)
+	at := func(i int) byte {
+		if i < len(w.held) {
+			return w.held[i]
+		}
+		return p[i-len(w.held)]
+	}
+	off := 0
+	for off+2 <= total {
+		b1 := at(off + 1)
+		head, size := 2, int(b1&0x7f)
+		switch size {
+		case 126:
+			head = 4
+		case 127:
+			head = 10
+		}
+		if b1&0x80 != 0 {
+			head += 4 // masking key (client frames; not written by a server, handled anyway)
+		}
+		if off+head > total {
+			break
+		}
+		switch size {
+		case 126:
+			size = int(binary.BigEndian.Uint16([]byte{at(off + 2), at(off + 3)}))
+		case 127:
+			var b [8]byte
+			for i := range b {
+				b[i] = at(off + 2 + i)
+			}
+			size = int(binary.BigEndian.Uint64(b[:]))
+		}
+		if off+head+size > total {
+			break
+		}
+		off += head + size
+	}
+	return off
+}
