@@ -20,7 +20,7 @@ type downTrack struct {
 	pub    *pubTrack
 	sub    *participant
 	sender *webrtc.RTPSender
-	q      chan outPacket
+	q      chan *outPacket
 	done   chan struct{}
 	once   sync.Once
 
@@ -46,6 +46,10 @@ type downTrack struct {
 	lastAt  time.Time
 }
 
+// outPacket is one packet on its way to one subscriber. Queued by pointer (a queue of
+// values would hold 256 × ~170 bytes per track from the start), and never reused once
+// written: the NACK responder keeps its header and payload, uncopied, for retransmission
+// (engine.go).
 type outPacket struct {
 	hdr     rtp.Header
 	payload []byte
@@ -57,7 +61,7 @@ func newDownTrack(pub *pubTrack, sub *participant, queue, layer int) *downTrack 
 	// resync from the start: the first packet forwarded sets fromSeq. Audio starts without
 	// waiting for a keyframe (which would set it), and from fromSeq's zero value any first
 	// sequence number of 32768 or more would look older than the switch point.
-	d := &downTrack{pub: pub, sub: sub, q: make(chan outPacket, queue), done: make(chan struct{}),
+	d := &downTrack{pub: pub, sub: sub, q: make(chan *outPacket, queue), done: make(chan struct{}),
 		current: -1, target: layer, manual: -1, resync: true}
 	if !pub.simulcast {
 		d.current, d.target = 0, 0
@@ -167,7 +171,7 @@ func (d *downTrack) offer(layer int, p *rtp.Packet, key bool) {
 	} else if diff > 16384 {
 		d.fromSeq = p.SequenceNumber - 8192 // keep the mark within int16 reach as seqs wrap
 	}
-	out := outPacket{hdr: p.Header, payload: p.Payload, ws: d.ws, absSend: d.absSend}
+	out := &outPacket{hdr: p.Header, payload: p.Payload, ws: d.ws, absSend: d.absSend}
 	out.hdr.SSRC, out.hdr.PayloadType = d.ssrc, d.pt
 	out.hdr.SequenceNumber = p.SequenceNumber + d.seqOff
 	out.hdr.Timestamp = p.Timestamp + d.tsOff

@@ -8,11 +8,16 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
+
+// nackHistory is how many recent packets of each video track a subscriber can have
+// retransmitted (a power of two).
+const nackHistory = 256
 
 // videoOrientationURI lets a phone publish portrait video without re-encoding.
 const videoOrientationURI = "urn:3gpp:video-orientation"
@@ -125,7 +130,13 @@ func configureMedia(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
 			return fmt.Errorf("media: register header extension %s: %w", x.uri, err)
 		}
 	}
-	if err := webrtc.ConfigureNack(m, ir); err != nil {
+	// The NACK responder keeps each subscriber's recent video packets for retransmission.
+	// Pion's default copies every packet into a 1460-byte buffer and keeps 1024 of them:
+	// about 1.5 MB per subscriber, most of a subscriber's memory. Nothing here reuses a
+	// packet once written (each payload is the publisher packet's own buffer, shared by
+	// every subscriber; each header is its outPacket's), so the responder may keep them
+	// uncopied; 256 packets is two seconds of video at 1.2 Mbit/s, many round trips.
+	if err := webrtc.ConfigureNackWithOptions(m, ir, nil, nack.ResponderSize(nackHistory), nack.DisableCopy()); err != nil {
 		return fmt.Errorf("media: NACK interceptors: %w", err)
 	}
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {

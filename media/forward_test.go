@@ -1,9 +1,12 @@
 package media
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/pion/rtcp"
 
 	"github.com/havenhealth/haven/broker"
 )
@@ -78,6 +81,48 @@ func TestForwardAnyFirstSequenceNumber(t *testing.T) {
 			src.checkIntact("video", v, true)
 		})
 	}
+}
+
+// TestNACKRetransmits: a subscriber's NACK for a recent video packet gets that packet again,
+// byte for byte, from the history the responder keeps without copying.
+func TestNACKRetransmits(t *testing.T) {
+	tn, host, _ := webinar(t)
+	c := tn.client("att", "talk", "webinar", RankMember)
+	c.acceptReplays = true
+	if r := c.join(); r.str("type") != "ok" {
+		t.Fatalf("join: %v", r)
+	}
+	id := host.participantID() + ":video"
+	got := c.waitPackets(id, 0, 60, 10*time.Second)
+	c.mu.Lock()
+	ssrc := c.tracks[id].ssrc
+	c.mu.Unlock()
+	want := got[len(got)-10] // well inside the history
+	before := value(metricNACKs)
+	if err := c.pc.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: ssrc,
+		Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{want.seq})}}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		n := 0
+		for _, p := range c.received(id) {
+			if p.seq == want.seq {
+				if !bytes.Equal(p.payload, want.payload) {
+					t.Fatalf("retransmission of %d: payload %x, first sent %x", want.seq, p.payload, want.payload)
+				}
+				n++
+			}
+		}
+		if n >= 2 {
+			if d := value(metricNACKs) - before; d < 1 {
+				t.Fatalf("haven_media_nacks_total moved by %v", d)
+			}
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("packet %d was not retransmitted", want.seq)
 }
 
 func tracksOf(m msg) []any { tr, _ := m["tracks"].([]any); return tr }

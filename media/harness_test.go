@@ -127,6 +127,9 @@ type tclient struct {
 	iceConfig webrtc.Configuration
 	// networks restricts the client's ICE to these (default UDP over IPv4).
 	networks []webrtc.NetworkType
+	// acceptReplays turns SRTP replay protection off, so retransmissions of packets
+	// already received arrive (NACK tests).
+	acceptReplays bool
 }
 
 // errorf reports a failure from a client goroutine, unless the test is already over.
@@ -272,7 +275,7 @@ func (c *tclient) state() map[string]any {
 func (c *tclient) join() msg {
 	c.t.Helper()
 	c.sigMu.Lock() // a server offer may follow the reply at once
-	c.pc = newClientPC(c.t, c.iceConfig, c.networks...)
+	c.pc = newClientPC(c.t, c.iceConfig, c.acceptReplays, c.networks...)
 	pc := c.pc
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		// Offers are sent before they are applied (so before gathering): candidates trickle.
@@ -398,7 +401,7 @@ func (c *tclient) waitPackets(id string, from, n int, d time.Duration) []recvPkt
 
 // newClientPC is a browser stand-in: VP8 and Opus, the default interceptors, loopback
 // only, no mDNS.
-func newClientPC(t *testing.T, conf webrtc.Configuration, networks ...webrtc.NetworkType) *webrtc.PeerConnection {
+func newClientPC(t *testing.T, conf webrtc.Configuration, acceptReplays bool, networks ...webrtc.NetworkType) *webrtc.PeerConnection {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -421,6 +424,7 @@ func newClientPC(t *testing.T, conf webrtc.Configuration, networks ...webrtc.Net
 	}
 	se.SetNetworkTypes(networks)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.DisableSRTPReplayProtection(acceptReplays)
 	se.LoggerFactory = pionLogs{log: testLogger()}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(conf)
