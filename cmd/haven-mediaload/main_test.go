@@ -26,6 +26,16 @@ func TestParseStatCPU(t *testing.T) {
 	}
 }
 
+func TestParseProcStat(t *testing.T) {
+	got, err := parseProcStat("cpu  100 20 30 5000 40 6 700 8 0 0\ncpu0 50 10 15 2500 20 3 350 4 0 0\n")
+	if err != nil || got != 1.64 { // user+nice+system+irq+steal = 164 ticks
+		t.Fatalf("parseProcStat = %v, %v", got, err)
+	}
+	if _, err := parseProcStat("intr 1 2 3\n"); err == nil {
+		t.Fatal("no cpu line: no error")
+	}
+}
+
 func TestParseStatusRSS(t *testing.T) {
 	got, err := parseStatusRSS("Name:\thaven\nVmPeak:\t 9999 kB\nVmRSS:\t  123456 kB\nThreads:\t12\n")
 	if err != nil || got != 123456<<10 {

@@ -62,6 +62,7 @@ type Step struct {
 	SubsPerCore       float64 `json:"subs_per_core"`                   // subscribers one core carries at this load
 	MarginalPctPerSub float64 `json:"server_cpu_marginal_pct_per_sub"` // same, less the publisher-only baseline
 	ToolCores         float64 `json:"tool_cpu_cores"`                  // this tool's CPU (shares the machine)
+	OtherCPUSeconds   float64 `json:"other_cpu_seconds"`               // CPU other processes took during the window (/proc/stat busy less server and tool; softirq left out)
 	RSSBytes          int64   `json:"server_rss_bytes"`
 	RSSMiB            float64 `json:"server_rss_mib"`
 	RSSPerSubMB       float64 `json:"server_rss_per_sub_mb"`      // (RSS − baseline RSS) / subscribers, in 10^6 bytes
@@ -257,6 +258,13 @@ func (r *Result) writeTable(w io.Writer) {
 	}
 	fmt.Fprintf(w, "baseline (publisher alone): server CPU %s %%, RSS %s MiB\n",
 		fmtSpread(spread(base), runs, 1), fmtSpread(spread(baseRSS), runs, 1))
+	other := 0.0
+	for _, run := range r.Runs {
+		for _, st := range run.Steps {
+			other = max(other, st.OtherCPUSeconds)
+		}
+	}
+	fmt.Fprintf(w, "other processes took at most %.2f CPU-seconds in any window\n", other)
 	if r.ErrorCount > 0 {
 		fmt.Fprintf(w, "%d errors:\n", r.ErrorCount)
 		for _, e := range r.Errors {

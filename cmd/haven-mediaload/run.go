@@ -353,7 +353,7 @@ func (r *runner) measure(ctx context.Context, k int, srv *server, pub *publisher
 	if err != nil {
 		return nil, err
 	}
-	self0 := selfCPU()
+	self0, busy0 := selfCPU(), machineBusy()
 	pli0 := pub.plis.Load()
 	end := t0.Add(r.o.Window)
 	for time.Now().Before(end) {
@@ -375,7 +375,7 @@ func (r *runner) measure(ctx context.Context, k int, srv *server, pub *publisher
 		return nil, err
 	}
 	wall := time.Since(t0).Seconds()
-	self1 := selfCPU()
+	self1, busy1 := selfCPU(), machineBusy()
 	rss, err := procRSS(srv.pid)
 	if err != nil {
 		return nil, err
@@ -395,6 +395,7 @@ func (r *runner) measure(ctx context.Context, k int, srv *server, pub *publisher
 		PublisherPLIs: pub.plis.Load() - pli0}
 	st.ServerCores = round3((cpu1 - cpu0) / wall)
 	st.ServerSysCores = round3((sys1 - sys0) / wall)
+	st.OtherCPUSeconds = round2((busy1 - busy0) - (cpu1 - cpu0) - (self1 - self0))
 	if n > 0 {
 		cores := (cpu1 - cpu0) / wall
 		st.CPUPctPerSub = round3(cores * 100 / float64(n))

@@ -71,6 +71,38 @@ func parseStatusRSS(status string) (int64, error) {
 	return 0, errors.New("/proc status: no VmRSS")
 }
 
+// machineBusy is the CPU time the whole machine spent busy, in seconds, from /proc/stat:
+// user, nice, system, irq and steal. Softirq is left out: loopback traffic of the run
+// itself is processed there, outside the processes it belongs to.
+func machineBusy() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	v, err := parseProcStat(string(b))
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+func parseProcStat(stat string) (float64, error) {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, errors.New("/proc/stat: no cpu line")
+	}
+	var busy uint64
+	for _, i := range []int{1, 2, 3, 6, 8} { // user nice system (idle iowait) irq (softirq) steal
+		n, err := strconv.ParseUint(f[i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: field %d: %w", i, err)
+		}
+		busy += n
+	}
+	return float64(busy) / 100, nil
+}
+
 // selfCPU is this process's CPU time in seconds.
 func selfCPU() float64 {
 	var ru syscall.Rusage
