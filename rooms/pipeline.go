@@ -70,6 +70,7 @@ func (s *Service) standardSteps() []Step {
 			}
 			return Allow, nil
 		}},
+		StepFunc{"consent", s.consentStep},
 		StepFunc{"lock", func(d *Draft) (Verdict, *protocol.Error) {
 			if d.Member.Room.Info().Locked && !d.Member.IsStaff() {
 				return Reject, protocol.Errorf(protocol.CodeRoomLocked, "this room is read-only for now")
@@ -108,5 +109,6 @@ func (s *Service) standardSteps() []Step {
 		}},
 		StepFunc{"spam", spamStep},
 		StepFunc{"rules", s.rulesStep},
+		StepFunc{"screen", s.screenStep},
 	}
 }

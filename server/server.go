@@ -75,6 +75,9 @@ func New(cfg Config, st store.Store, br broker.Broker, pres broker.Presence) *Se
 	s.reviewRoutes(mux)
 	s.moderatorRoutes(mux)
 	s.sessionRoutes(mux)
+	s.safetyRoutes(mux)
+	s.privacyRoutes(mux)
+	s.disclosureRoutes(mux)
 	mux.Handle("GET /ws", s.hub)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "node": cfg.NodeID})

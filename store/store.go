@@ -168,6 +168,10 @@ type Report struct {
 // room or user that does not exist fails with ErrNotFound. Times come back in UTC, truncated
 // to microseconds; a zero CreatedAt (or at) on a write means now.
 type Store interface {
+	SafetyCases // adverse-event cases and crisis alerts (adverse.go)
+	Privacy     // consent, export, erasure, retention (privacy.go)
+	Disclosure  // badges and sponsorship (disclosure.go)
+
 	// Users and sessions.
 	// CreateUser stores the email lower-cased; ErrConflict on a taken email or a display name
 	// equal case-insensitively to a taken one. An empty Role means RoleMember.

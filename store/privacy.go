@@ -1,0 +1,4 @@
+package store
+
+// Privacy keeps consents, exports, erasures and retention (issue 7).
+type Privacy interface{}
