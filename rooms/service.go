@@ -17,6 +17,7 @@ import (
 	"github.com/havenhealth/haven/broker"
 	"github.com/havenhealth/haven/internal/ids"
 	"github.com/havenhealth/haven/protocol"
+	"github.com/havenhealth/haven/safety"
 	"github.com/havenhealth/haven/store"
 )
 
@@ -31,6 +32,9 @@ type Config struct {
 	Now           func() time.Time // default time.Now
 	Logger        *slog.Logger     // default slog.Default()
 	OnRoomChange  func(store.Room) // optional: called when a room's settings change
+	// Screener runs the safety screens on posts and edits; nil screens nothing. One per
+	// deployment: its product list and lexicons come from the safety configuration.
+	Screener *safety.Screener
 }
 
 func (c *Config) defaults() {
