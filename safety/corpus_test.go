@@ -80,6 +80,17 @@ func TestCorpusHoldout(t *testing.T) {
 	})
 }
 
+// TestCorpusHoldout2 is round 7, written and committed before the crisis rework was tuned
+// (on corpus.jsonl only) and never tuned on since.
+func TestCorpusHoldout2(t *testing.T) {
+	testCorpus(t, "testdata/holdout2.jsonl", map[string]floor{
+		"personal":      {0, 0},
+		"crisis":        {0, 0},
+		"crisis_method": {0, 0},
+		"adverse_event": {0, 0},
+	})
+}
+
 func readCorpus(t *testing.T, path string) []corpusPost {
 	t.Helper()
 	f, err := os.Open(path)
