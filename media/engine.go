@@ -115,12 +115,18 @@ func configureMedia(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
 		typ  webrtc.RTPCodecType
 		dirs []webrtc.RTPTransceiverDirection
 	}{
-		{sdp.SDESMidURI, webrtc.RTPCodecTypeAudio, []webrtc.RTPTransceiverDirection{in}},
-		{sdp.SDESMidURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{in}},
-		{sdp.SDESRTPStreamIDURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{in}},
-		{sdp.SDESRepairRTPStreamIDURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{in}},
-		{sdp.TransportCCURI, webrtc.RTPCodecTypeAudio, []webrtc.RTPTransceiverDirection{in}},
-		{sdp.TransportCCURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{in}},
+		// Both ways, although they matter only on the way in: Pion (like browsers) fixes a
+		// connection's extension ids from the first exchange, and when that exchange is the
+		// server's offer (an attendee offered tracks before publishing), extensions missing
+		// from it could never be used later, so that member's simulcast would not work.
+		{sdp.SDESMidURI, webrtc.RTPCodecTypeAudio, []webrtc.RTPTransceiverDirection{in, out}},
+		{sdp.SDESMidURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{in, out}},
+		{sdp.SDESRTPStreamIDURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{in, out}},
+		{sdp.SDESRepairRTPStreamIDURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{in, out}},
+		// transport-cc: publishers' congestion control on the way in, subscribers' feedback
+		// (the server's bandwidth estimate of them) on the way out.
+		{sdp.TransportCCURI, webrtc.RTPCodecTypeAudio, []webrtc.RTPTransceiverDirection{in, out}},
+		{sdp.TransportCCURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{in, out}},
 		{sdp.AudioLevelURI, webrtc.RTPCodecTypeAudio, []webrtc.RTPTransceiverDirection{in, out}},
 		{videoOrientationURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{in, out}},
 		{sdp.ABSSendTimeURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{out}},
