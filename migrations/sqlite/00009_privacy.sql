@@ -1,0 +1,29 @@
+-- +goose Up
+-- Consent, erasure and retention (see store/privacy.go). Times are TEXT in UTC as in
+-- 00001_init.sql; NULL means "not yet".
+
+-- Every consent a member granted, kept as the record of what they agreed to and when.
+-- At most one row per (user, kind) is in force (withdrawn_at NULL); withdrawing or granting
+-- another version ends it.
+CREATE TABLE user_consents (
+    id           INTEGER PRIMARY KEY,
+    user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    kind         TEXT NOT NULL,
+    version      INTEGER NOT NULL CHECK (version > 0),
+    granted_at   TEXT NOT NULL,
+    withdrawn_at TEXT
+);
+CREATE UNIQUE INDEX user_consents_active ON user_consents (user_id, kind) WHERE withdrawn_at IS NULL;
+CREATE INDEX user_consents_user ON user_consents (user_id, granted_at);
+
+-- An erased account keeps its row as a tombstone (messages, reports and legal-hold records
+-- reference it); erased_at says it is one.
+ALTER TABLE users ADD COLUMN erased_at TEXT;
+
+-- Days a room keeps its messages; 0 keeps them forever.
+ALTER TABLE rooms ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 0 CHECK (retention_days >= 0);
+
+-- +goose Down
+ALTER TABLE rooms DROP COLUMN retention_days;
+ALTER TABLE users DROP COLUMN erased_at;
+DROP TABLE user_consents;
