@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runReview(t, fresh)
 	runMembers(t, fresh)
 	runSessions(t, fresh)
+	runAdverse(t, fresh)
 }
 
 func ctxT(t *testing.T) context.Context {
