@@ -35,6 +35,9 @@ type Config struct {
 	// Screener runs the safety screens on posts and edits; nil screens nothing. One per
 	// deployment: its product list and lexicons come from the safety configuration.
 	Screener *safety.Screener
+	// Consent is the deployment's health-data consent requirement (consent.go); the zero
+	// value requires none.
+	Consent ConsentPolicy
 }
 
 func (c *Config) defaults() {
