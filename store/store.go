@@ -133,6 +133,7 @@ type Message struct {
 }
 
 // Deleted reports whether the message has been deleted.
+	EditedAt    time.Time // zero = never edited; set by EditMessage, and by rooms from EditTimes
 func (m Message) Deleted() bool { return !m.DeletedAt.IsZero() }
 
 // NewMessage is what a post appends.
@@ -175,6 +176,9 @@ type Store interface {
 	// Users and sessions.
 	// CreateUser stores the email lower-cased; ErrConflict on a taken email or a display name
 	// equal case-insensitively to a taken one. An empty Role means RoleMember.
+	// Edits of messages and rooms' personal-information policy (edit.go).
+	MessageEdits
+
 	CreateUser(ctx context.Context, u NewUser) (User, error)
 	UserByID(ctx context.Context, id string) (User, error)
 	// UserByEmail returns the user and their password hash.

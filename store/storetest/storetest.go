@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runReview(t, fresh)
 	runMembers(t, fresh)
 	runSessions(t, fresh)
+	runEdits(t, fresh)
 	runPrivacy(t, fresh)
 	runAdverse(t, fresh)
 }
