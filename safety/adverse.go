@@ -29,6 +29,7 @@ type occ struct {
 	first, last int32 // tokens
 	sent        int
 	factor      float64 // the local factors: negation; for reactions also indication, benefit
+	relieved    bool    // a reaction that went away with no cause told: a benefit unless attributed
 }
 
 type pair struct {
@@ -67,6 +68,7 @@ func (s *Screener) adverse(sc *scan, out []Finding) []Finding {
 	for i := range sc.reacts {
 		r := &sc.reacts[i]
 		r.factor = reactionFactor(sc, r)
+		r.relieved = relieved(sc, r)
 		if b := rbest[r.key]; b < 0 || r.factor > sc.reacts[b].factor {
 			rbest[r.key] = i
 		}
@@ -114,6 +116,9 @@ func (s *Screener) adverse(sc *scan, out []Finding) []Finding {
 // best confidence per distinct pair, at most maxAdverse pairs.
 func (s *Screener) addPair(sc *scan, p, r occ, base float64) {
 	conf := base * r.factor * p.factor
+	if r.relieved && !attributed(sc, p, r) {
+		conf *= 0.4 // "Sertraline stopped my panic attacks", "on Jardiance the fatigue has eased"
+	}
 	st, ps := &sc.sents[r.sent], &sc.sents[p.sent]
 	switch {
 	case st.question && asks(sc, int(r.first)) && st.marks&mElse == 0:
@@ -195,6 +200,46 @@ func inClause(sc *scan, from, to int, bits uint32, at int) bool {
 		if sc.toks[k].clause == sc.toks[at].clause && sc.toks[k].marks&bits != 0 {
 			return true
 		}
+	}
+	return false
+}
+
+// relieved reports a reaction that went away ("the panic attacks have stopped", "got rid of
+// my reflux"), with nothing in its sentence
+// that makes it a reaction the product caused ("gave me", "made me") or one that went when
+// the product was stopped ("since I came off it"): those are still adverse events.
+func relieved(sc *scan, r *occ) bool {
+	st := &sc.sents[r.sent]
+	first, last := int(r.first), int(r.last)
+	if st.cues&cCausal != 0 {
+		return false
+	}
+	for k := st.first; k < st.last; k++ {
+		// "stopped my panic attacks" is relief; "stopped my metformin" a dechallenge.
+		if sc.toks[k].marks&mDechallenge != 0 && (k < first-3 || k >= last) {
+			return false
+		}
+	}
+	for k := max(first-3, st.first); k < min(last+7, st.last); k++ {
+		if sc.toks[k].clause != sc.toks[first].clause || negated(sc, k) {
+			continue
+		}
+		if k < first && sc.toks[k].cues&cRelief != 0 || k >= last && sc.toks[k].cues&cResolved != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// attributed reports the reaction told as the product's: "the dizziness on Lyrica",
+// "nausea from metformin".
+func attributed(sc *scan, p, r occ) bool {
+	if p.first != r.last+1 {
+		return false
+	}
+	switch string(sc.word(int(r.last))) {
+	case "on", "from", "with", "after":
+		return true
 	}
 	return false
 }

@@ -3,6 +3,7 @@ package safety
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -56,17 +57,22 @@ func (s *Screener) addBuiltins() error {
 			return err
 		}
 	}
+	for _, m := range cuePhrases {
+		if err := s.lex.add(m.pattern, entry{kind: kCue, flags: m.bits}); err != nil {
+			return err
+		}
+	}
 	for _, p := range suppressPhrases {
 		if err := s.lex.add(p, entry{kind: kSuppress, flags: mSuppressed}); err != nil {
 			return err
 		}
 	}
-	for _, p := range crisisPhrases {
+	for _, p := range slices.Concat(crisisPhrases, indirectPhrases) {
 		if err := s.lex.add(p.pattern, entry{kind: kCrisis, term: p.term, weight: p.weight, flags: p.flags}); err != nil {
 			return err
 		}
 	}
-	for _, p := range methodTerms {
+	for _, p := range slices.Concat(methodTerms, meansTerms) {
 		if err := s.lex.add(p.pattern, entry{kind: kMethod, term: p.term, weight: p.weight, flags: p.flags}); err != nil {
 			return err
 		}

@@ -33,6 +33,7 @@ func (s *Screener) crisis(sc *scan, out []Finding) []Finding {
 	for i := range sc.sents {
 		sc.sents[i].crisis = 0
 	}
+	markYears(sc)
 	var cur match
 	curConf, have := 0.0, false
 	flush := func() {
@@ -52,7 +53,8 @@ func (s *Screener) crisis(sc *scan, out []Finding) []Finding {
 	}
 	for _, m := range sc.matches {
 		e := &lx.entries[m.entry]
-		if e.kind != kCrisis || sc.toks[m.last-1].marks&mSuppressed != 0 {
+		if e.kind != kCrisis || sc.toks[m.last-1].marks&mSuppressed != 0 ||
+			e.flags&fEnd != 0 && !endsClause(sc, int(m.last)) {
 			continue
 		}
 		conf := crisisConfidence(sc, m, e)
@@ -66,6 +68,7 @@ func (s *Screener) crisis(sc *scan, out []Finding) []Finding {
 		cur, curConf, have = m, conf, true
 	}
 	flush()
+	out = s.impliedCrisis(sc, out)
 
 	// Methods: only beside a crisis finding that was reported.
 	lastEnd := int32(-1)
@@ -117,7 +120,11 @@ func crisisConfidence(sc *scan, m match, e *entry) float64 {
 	}
 	switch {
 	case e.flags&fTopic != 0:
-		switch person(sc, first, personWindow) {
+		subject := person(sc, first, personWindow)
+		if possessive(sc, first) {
+			subject = mThird // "my cousin's suicide"
+		}
+		switch subject {
 		case mFirst:
 		case mSecond:
 			conf *= 0.45
@@ -147,16 +154,43 @@ func crisisConfidence(sc *scan, m match, e *entry) float64 {
 			conf *= 0.65
 		}
 	}
-	if st.marks&mSupport != 0 {
-		conf *= 0.6
+	if e.weight < 0.7 && postCues(sc)&cAdvice != 0 {
+		conf *= 0.8 // "I want the pain to stop, what's helped you?": asking about treatment
 	}
-	if st.marks&mPast != 0 && st.marks&mCurrent == 0 {
-		conf *= 0.5
+	return conf * contextFactor(sc, st, outside(sc, st, first, last))
+}
+
+// endsClause reports that token i (one past a phrase) starts another clause or sentence, or
+// the text has ended.
+func endsClause(sc *scan, i int) bool {
+	return i >= len(sc.toks) || sc.toks[i].clause != sc.toks[i-1].clause || sc.toks[i].sent != sc.toks[i-1].sent
+}
+
+// possessive reports that the word before token i is a possessive noun ("cousin's"), not a
+// contraction ("it's", "I'm").
+func possessive(sc *scan, i int) bool {
+	if i == 0 || sc.toks[i-1].sent != sc.toks[i].sent {
+		return false
 	}
-	if st.marks&mJoke != 0 {
-		conf *= 0.6
+	w := sc.word(i - 1)
+	if len(w) < 3 || w[len(w)-2] != '\'' || w[len(w)-1] != 's' {
+		return false
 	}
-	return conf
+	switch string(w) {
+	case "it's", "that's", "he's", "she's", "what's", "there's", "here's", "let's", "who's", "where's",
+		"how's", "life's", "everything's", "nothing's", "one's":
+		return false
+	}
+	return true
+}
+
+// postCues is the union of the cues of every sentence.
+func postCues(sc *scan) uint32 {
+	var c uint32
+	for i := range sc.sents {
+		c |= sc.sents[i].cues
+	}
+	return c
 }
 
 // negated reports a negator within negWindow words before token i in its clause, not undone

@@ -2,10 +2,13 @@ package safety
 
 // Flags of crisis and method entries.
 const (
-	fSelf   uint32 = 1 << iota // names the speaker ("kill myself"): no subject check
-	fTopic                     // a noun or adjective ("suicidal"): whose it is decides
-	fMethod                    // the phrase also names a means: reported as crisis_method too
-	fNear                      // a method term that counts beside a crisis phrase in the next or previous sentence
+	fSelf      uint32 = 1 << iota // names the speaker ("kill myself"): no subject check
+	fTopic                        // a noun or adjective ("suicidal"): whose it is decides
+	fMethod                       // the phrase also names a means: reported as crisis_method too
+	fNear                         // a method term that counts beside a crisis phrase in the next or previous sentence
+	fEnd                          // the phrase counts only where it ends its clause
+	fMeans                        // a means that with an intent is a crisis on its own (crisis_means.go)
+	fNeedsDrug                    // fMeans only with a drug named nearby ("saving my insulin", not "saving my money")
 )
 
 type phraseDef struct {
@@ -133,6 +136,9 @@ var suppressPhrases = []string{
 	"can't|cant|cannot go on without a",
 	"give|giving|given|gave up on life+insurance",
 	"hurting myself laughing",
+	"killing|kill myself trying|to+get|working|over|for",
+	"live in fear|dread",
+	"keep+going|carrying+on|going+on to|back|there",
 }
 
 // methodTerms are means and quantities. They are reported only beside a crisis finding: in
@@ -141,7 +147,9 @@ var methodTerms = []phraseDef{
 	{"overdose", "overdose|overdosing|overdosed|od", 0.95, fNear},
 	{"stockpiling", "stockpile|stockpiling|stockpiled|hoarding|hoarded|saving+up|saved+up|stashing|stashed", 0.9, fNear},
 	{"pills", "pills|tablets|meds|medication|medications|painkillers|sleeping+pills|paracetamol|acetaminophen|" +
-		"tylenol|ibuprofen|opioids|oxycodone|oxy|morphine|fentanyl|codeine|tramadol|antidepressants|sleeping+tablets", 0.85, fNear},
+		"tylenol|ibuprofen|opioids|oxycodone|oxy|morphine|fentanyl|codeine|tramadol|antidepressants|sleeping+tablets|" +
+		"pregabalin|gabapentin|amitriptyline|nortriptyline|diazepam|zopiclone|quetiapine|lithium|propranolol|" +
+		"co-codamol|benzos|methadone", 0.85, fNear},
 	{"quantity", "how many|much pills|tablets|units|insulin|paracetamol|would+do+it|it+takes|it+would+take", 0.9, fNear},
 	{"research", "researching|researched|looked+up|looking+up|googled|googling|searching|searched|reading+about " +
 		"ways|how|methods|the+best+way|the+easiest+way", 0.85, fNear},

@@ -15,6 +15,7 @@ const (
 	kSuppress             // idiom that cancels crisis phrases inside it ("killing myself laughing")
 	kProduct              // configured product name
 	kReaction             // adverse reaction
+	kCue                  // context word of the crisis and adverse-event screens: sets cue bits
 )
 
 // entry is one lexicon phrase after expansion.
@@ -147,6 +148,11 @@ func (lx *lexicon) match(sc *scan) {
 						toks[k].marks |= en.flags
 					}
 					sc.sents[toks[i].sent].marks |= en.flags
+				} else if en.kind == kCue {
+					for k := i; k <= j; k++ {
+						toks[k].cues |= en.flags
+					}
+					sc.sents[toks[i].sent].cues |= en.flags
 				}
 			}
 		}

@@ -45,13 +45,15 @@ var markerPhrases = []struct {
 		"cousin|uncle|aunt|auntie|grandma|grandpa|grandmother|grandfather|nan|colleague|coworker|" +
 		"neighbour|neighbor|child|kid|kids|teen|teenager|someone|somebody|people|patients|person|" +
 		"character|celebrity|actor|singer|classmate|student|students|cat|dog|pet|puppy|kitten|phone|laptop|" +
-		"computer|printer|pump|sensor|car", mThird},
+		"computer|printer|pump|sensor|car|niece|nephew|grandad|granddad|stepdad|stepmum|stepmom|teen's|" +
+		"someone's|somebody's", mThird},
 
 	{"if|whenever|when|in+case you|u|your|ur|you're|anyone|anybody|someone|somebody|a+friend|they|he|she|" +
 		"people|others|a+loved+one", mCond},
 	{"anyone|anybody|those|people|someone|somebody|everyone|others who|that", mCond},
 	{"for anyone|those|everyone|others|people", mCond},
 	{"asked|asks|asking|ask|checked|checks|check|checking [me] if|whether|about", mCond},
+	{"worried|worries|assumed|suspected|accused i+was|i'd+been|that+i+was|me+of", mCond},
 	{"screening|screens|screened|screen+for|assess|assesses|assessed|questionnaire|survey|form+asks|form+asked", mCond},
 	{"feeling|feel|felt|feels|so|very|really|extremely|kinda|kind+of|pretty|quite|bit|getting|been|" +
 		"became|become|being|am|was", mFeel},
@@ -60,13 +62,16 @@ var markerPhrases = []struct {
 		"116+123|call+111|call+911|call+999|emergency+services|a+&+e|a+and+e", mSupport},
 	{"ago|used+to|in+the+past|last+year|back+then|back+in|survivor|survived|recovered|recovery|" +
 		"clean+for|anniversary|history+of|as+a+teen|as+a+teenager|when+i+was|in+my+twenties|" +
-		"in+my+teens|in+college|at+school", mPast},
-	{"again|tonight|today|right+now|still|anymore|any+more|lately|these+days|every+day|everyday|all+the+time",
-		mCurrent},
+		"in+my+teens|in+college|at+school|last+winter|last+spring|last+summer|last+autumn|last+fall|" +
+		"last+christmas|years+free|months+free|as+a+kid|as+a+child", mPast},
+	// Not "every day": "I used to want to die every day" is still history.
+	{"again|tonight|today|right+now|still|anymore|any+more|lately|these+days", mCurrent},
+	{"an|one|# hour|hours|minute|minutes|mins ago", mCurrent}, // undoes the "ago" inside it
 	{"lol|lmao|haha|hahaha|jk|rofl|lmfao|kidding|joking", mJoke},
 	{"prevention|awareness|rates|rate|statistics|stats|research|study|studies|article|documentary|" +
 		"month|week|training|course|charity|campaign|warning|warnings|risk|side+effect|side+effects|" +
-		"leaflet|label|podcast|book|show|film|movie|episode|news", mInfo},
+		"leaflet|label|podcast|book|show|film|movie|episode|news|scene|scenes|storyline|plot|series|memoir|" +
+		"lecture|exam|exams|studying|homework|textbook|module|pharmacology|class", mInfo},
 
 	{"for|treat|treats|treated|treating|treatment|prevent|prevents|preventing|against|manage|manages|" +
 		"managing|control|controls|controlling|relieve|relieves|relief|help|helps|helped|helping|" +
@@ -87,5 +92,6 @@ var markerPhrases = []struct {
 	{"anyone|anybody|everyone|someone|who else|too", mElse},
 	{"if|in+case|whenever|once i|you|u|we|they get|have|develop|notice|start|experience|feel|see|had|got|getting|having", mIfExp},
 	{"after+stopping|since+stopping|when+i+stopped|stopped+taking|came+off|coming+off|quit|" +
-		"stopped+the|stopped+my|off+it", mDechallenge},
+		"stopped+the|stopped+my|off+it|i+stopped|since+i+stopped|after+i+stopped|once+i+stopped|" +
+		"stopped+it|stopped+them|stop+it|stopping+it|took+me+off|taken+off|switched+me", mDechallenge},
 }

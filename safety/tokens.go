@@ -19,6 +19,7 @@ type token struct {
 	sent       int    // index into scan.sents
 	clause     int    // clause number: sentences split further at , ; : ( ) and "but"
 	marks      uint32 // marker bits of the marker phrases covering this token
+	cues       uint32 // cue bits of the cue phrases covering this token (crisis_means.go)
 	num        bool   // digits only (with inner . or ,): also matches numberWord
 }
 
@@ -26,6 +27,7 @@ type token struct {
 type sentence struct {
 	first, last int     // token indexes [first, last)
 	marks       uint32  // union of its tokens' marks
+	cues        uint32  // union of its tokens' cues
 	question    bool    // ended by '?'
 	crisis      float64 // best crisis confidence reported in it (crisis.go)
 }

@@ -1,0 +1,100 @@
+package safety
+
+// indirectPhrases extend crisisPhrases with the indirect ways members say it: the passive
+// wish not to wake up or be here, being a burden, finality and farewells, the loss of any
+// reason or will to go on, self-harm slang, and acts that name a means. They are weighed
+// exactly like crisisPhrases (crisis.go); a phrase flagged fEnd counts only where it ends
+// its clause ("I just want out", not "I just want out of this job").
+//
+// Weights are lower than for explicit phrases where the words have ordinary meanings too
+// ("what's the point anymore"), so that context (history, advice, a third party) takes them
+// below the reporting threshold more easily.
+var indirectPhrases = []phraseDef{
+	// The passive wish not to be here or not to wake up.
+	{"don't want to live", "asleep|sleep and never|not wake up|wake+up+again", 0.8, 0},
+	{"don't want to live", "rather not be here|be+alive|be+around|exist|wake+up", 0.7, 0},
+	{"don't want to live", "don't|dont|do+not think i'll|i+will|i'm+going+to be+here|be+around|make+it next+week|" +
+		"much+longer|for+long|by+morning|tomorrow|this+time+next+week", 0.8, fSelf},
+	{"don't want to live", "not going+to|gonna be here|around much+longer|for+long|next+week|by+morning", 0.7, 0},
+	{"don't want to live", "wish i hadn't|hadnt|had+not|didn't|didnt survived|survive|woken+up|wake+up|been+saved|" +
+		"been+found|made+it", 0.85, fSelf},
+	{"don't want to live", "want+to|wanna|need+to|just+want+to not exist|stop+existing|be+gone|vanish", 0.8, 0},
+	{"don't want to live", "want|wanna out", 0.65, fEnd},
+	{"don't want to live", "want|wanna out permanently|for+good|forever|of+life|of+this+life|of+living", 0.8, 0},
+	// No reason, will or point.
+	{"no reason to live", "no|lost+the|lost+my|losing+the|losing+my|zero will|desire|wish to live|to+go+on|" +
+		"to+keep+going|to+keep+fighting|to+carry+on", 0.8, 0},
+	{"no reason to live", "can't|cant|cannot|couldn't think+of|find|see a|any|one reason not+to|to+stay|to+live|" +
+		"to+keep+going|to+stay+alive|to+be+here", 0.75, 0},
+	{"no reason to live", "why bother living|going+on|staying+alive|carrying+on|being+alive|waking+up", 0.75, 0},
+	{"no reason to live", "what's|whats|what+is the point anymore|any+more", 0.6, fEnd},
+	{"no reason to live", "life has|holds no meaning|point|purpose", 0.65, 0},
+	{"no reason to live", "nothing|no+one|nobody left to live for|for+me", 0.75, 0},
+	// Tired of, done with, had enough of life.
+	{"can't go on", "had enough of living|life|being+alive|existing|everything", 0.7, 0},
+	{"can't go on", "done with life|living|being+alive|existing|it+all|everything", 0.7, 0},
+	{"can't go on", "can't|cant|cannot fight anymore|any+more|any+longer", 0.6, 0},
+	{"can't go on", "can't|cant|cannot fight this|it anymore|any+more|any+longer", 0.6, 0},
+	{"can't go on", "make it+all|everything|all+of+it|the+world stop|end", 0.7, 0},
+	{"can't go on", "done trying|fighting to stay+alive|live|keep+going|go+on", 0.8, 0},
+	{"can't go on", "can't|cant|cannot keep myself safe", 0.85, fSelf},
+	{"can't go on", "don't|dont|do+not trust myself tonight|right+now|anymore|any+more|alone|at+the+moment", 0.7, fSelf},
+	{"can't go on", "not safe from|around myself", 0.75, fSelf},
+	{"don't want to live", "wish it|the+accident|the+crash|the+cancer|the+dka|the+overdose|the+attempt had|" +
+		"would+have|would've killed|taken|finished me", 0.8, fSelf},
+	{"can't go on", "deserve to die|be+dead|suffer+and+die", 0.8, 0},
+	// Being a burden, others better off.
+	{"better off without me", "i'm|im|i+am|feel+like|i+feel+like a burden|drain|waste+of+space", 0.7, fSelf},
+	{"better off without me", "burden to|on everyone|everybody|my+family|my+husband|my+wife|my+kids|my+partner|" +
+		"my+parents|the+world", 0.7, 0},
+	{"better off without me", "better|easier|happier|relieved [off] [for+everyone] [for+them] if i [just] was+gone|" +
+		"were+gone|was+dead|were+dead|wasn't+here|weren't+here|wasn't+around|weren't+around|disappeared|died|" +
+		"vanished|didn't+exist|wasnt+here|was+not+here", 0.85, fSelf},
+	{"better off without me", "manage|cope|do fine|better without me", 0.75, fSelf},
+	{"better off without me", "better off without a|their sick|broken|useless mum|mom|dad|mother|father|wife|" +
+		"husband|parent|partner|daughter|son", 0.75, 0},
+	// Finality and farewells.
+	{"goodbye note", "tonight is|tonight's|tonights the night", 0.75, 0},
+	{"goodbye note", "said|saying|say my goodbyes|goodbye+to+everyone", 0.7, fSelf},
+	{"goodbye note", "wrote|written|writing|left|leaving my note|notes", 0.7, fSelf},
+	{"end my life", "ending|end everything", 0.75, 0},
+	{"end my life", "close to ending|end it|it+all|things|my+life", 0.8, 0},
+	{"end my life", "should|could|might|will|i'll [just] end it|it+all|things", 0.75, 0},
+	{"end my life", "end|ending it", 0.7, fEnd | fSelf},
+	{"end my life", "find|try another way", 0.6, fEnd},
+	{"end my life", "thoughts|thinking|thought about|of ending+things|ending+it|ending+my+life|ending+everything|" +
+		"taking+my+life|taking+my+own+life|killing+myself|not+being+here", 0.8, 0},
+	{"end my life", "not|never coming back", 0.55, fEnd},
+	// Self-harm: acts, urges, slang.
+	{"self-harm", "hurt|hurting|harmed|cut|burned|burnt|scratched myself again|tonight|last+night|today|" +
+		"this+morning|deeper|on+purpose|to+feel", 0.85, fSelf},
+	{"self-harm", "cut|burned|burnt|hurt myself with a|my razor|blade|knife|lighter|scissors|compass|straighteners|" +
+		"glass", 0.85, fSelf},
+	{"self-harm", "urge|urges to cut|self+harm|hurt+myself|harm+myself|burn+myself", 0.8, 0},
+	{"self-harm", "sh|sh'd|sh'ed again|tonight|relapse|relapsed", 0.75, 0},
+	{"self-harm", "relapsed on|with sh|self+harm|cutting", 0.8, 0},
+	// Acts that name a means: a recent attempt or a question about a deadly amount.
+	{"overdose", "took|taken|swallowed|swallow|take a|the handful|lot|load of [my|her|his|the] pills|tablets|meds|" +
+		"painkillers|insulin", 0.85, fMethod},
+	{"overdose", "take|took|swallow|swallowed|use|using all of my|the pills|tablets|meds|insulin|morphine|" +
+		"painkillers|oxy|medication", 0.8, fSelf | fMethod},
+	{"overdose", "take|taking|swallow|use|using them|it all at once|in+one+go|together", 0.8, fMethod},
+	{"overdose", "lethal|fatal|deadly dose|amount|overdose of", 0.65, fMethod},
+	{"overdose", "not|stop|stopped taking my insulin and|until letting|let|dying|i+die", 0.8, fSelf | fMethod},
+	{"poison", "garage with|and the engine running|on", 0.8, fMethod},
+	{"drowning", "walk|walking|walked into the sea|river|lake|ocean|water", 0.7, fMethod},
+	{"jump", "step|stepping|walk|walking|jump in front", 0.7, fMethod | fEnd},
+}
+
+// meansTerms extend methodTerms with means that, with an intent in the same or a next
+// sentence ("tonight", "I'm going to", "should be enough"), are a crisis finding on their own
+// even without an ideation phrase (crisis_means.go): a stockpile, pills set out or ready.
+var meansTerms = []phraseDef{
+	{"stockpiling", "stockpile|stockpiling|stockpiled|hoarding|hoarded|stashing|stashed|stash|saving|saved|" +
+		"saving+up|saved+up my|of|up", 0.9, fNear | fMeans | fNeedsDrug},
+	{"stockpiling", "stockpile|stash|hoard|supply of my|of pills|tablets|meds|insulin", 0.9, fNear | fMeans},
+	{"stockpiling", "# months|weeks of my|of [my] pills|tablets|meds|insulin|oxy|painkillers|morphine saved|" +
+		"stashed|put+aside|hidden", 0.9, fNear | fMeans},
+	{"pills", "pills|tablets|meds|insulin|rope|gun|everything ready|lined+up|sorted|counted|in+front+of+me", 0.85, fNear | fMeans},
+	{"pills", "counted|counting|counted+out|counting+out|lined+up all my|the|my pills|tablets|meds", 0.85, fNear | fMeans},
+}
