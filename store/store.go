@@ -130,10 +130,10 @@ type Message struct {
 	CreatedAt   time.Time
 	DeletedAt   time.Time // zero = not deleted
 	DeletedBy   string    // "author" or "moderator"
+	EditedAt    time.Time // zero = never edited; set by EditMessage, and by rooms from EditTimes
 }
 
 // Deleted reports whether the message has been deleted.
-	EditedAt    time.Time // zero = never edited; set by EditMessage, and by rooms from EditTimes
 func (m Message) Deleted() bool { return !m.DeletedAt.IsZero() }
 
 // NewMessage is what a post appends.
