@@ -267,12 +267,14 @@ func (c *conn) leave(ctx context.Context, s *sub, cmd protocol.Command) {
 
 func (c *conn) send(ctx context.Context, s *sub, cmd protocol.Command) {
 	metricMessagesIn.Inc()
-	msg, err := c.h.rooms.Post(ctx, s.m, cmd.Text, cmd.ClientMsgID)
+	var res rooms.SendResult
+	msg, err := c.h.rooms.Post(ctx, s.m, cmd.Text, cmd.ClientMsgID,
+		rooms.SendOptions{ConfirmPersonalInfo: cmd.ConfirmPersonalInfo, Result: &res})
 	if err != nil {
 		c.fail(cmd.ID, err)
 		return
 	}
-	c.reply(cmd.ID, map[string]any{"seq": msg.Seq, "message_id": msg.ID})
+	c.reply(cmd.ID, sendReply(map[string]any{"seq": msg.Seq, "message_id": msg.ID}, res)) // edit.go
 }
 
 func (c *conn) history(ctx context.Context, s *sub, cmd protocol.Command) {

@@ -38,6 +38,8 @@ type Command struct {
 	Options    []string `json:"options,omitempty"`     // poll.open
 	PollID     string   `json:"poll_id,omitempty"`     // poll.vote, poll.close
 	Option     *int     `json:"option,omitempty"`      // poll.vote: 0-based index into options
+	// Safety screening (extension): send and edit.
+	ConfirmPersonalInfo bool `json:"confirm_personal_info,omitempty"`
 }
 
 // User is the public face of an account: never the email.
@@ -60,6 +62,7 @@ type Message struct {
 	Text      string `json:"text"`
 	TS        string `json:"ts"`
 	Deleted   bool   `json:"deleted,omitempty"`
+	EditedAt  string `json:"edited_at,omitempty"` // extension: set once the author has edited it
 }
 
 // TS formats a server time as PROTOCOL v1 requires (RFC 3339, UTC, milliseconds).
@@ -158,6 +161,7 @@ type Room struct {
 	SlowModeS         int    `json:"slow_mode_s"`
 	Locked            bool   `json:"locked"`
 	Sponsor           string `json:"sponsor"`
+	PIIPolicy         string `json:"pii_policy,omitempty"` // extension: warn, redact or hold (PATCH and list)
 }
 
 // HeldPost is a post kept back for review, as moderators see it in `review.held` and in the

@@ -64,6 +64,9 @@ func WireMessage(slug string, m store.Message) protocol.Message {
 		Text: m.Text,
 		TS:   protocol.TS(m.CreatedAt),
 	}
+	if !m.EditedAt.IsZero() {
+		w.EditedAt = protocol.TS(m.EditedAt)
+	}
 	if m.Deleted() {
 		w.Text, w.Deleted = "", true
 	}

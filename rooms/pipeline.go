@@ -30,6 +30,8 @@ type Draft struct {
 	ctx context.Context
 	// fingerprint identifies the text for the duplicate-spam check, once computed.
 	fingerprint uint64
+	// screen is what the safety screens found, for after the post is stored (screen.go).
+	screen screening
 }
 
 // Step is one inline moderation check. It returns Allow; Reject with the reason the sender

@@ -19,7 +19,7 @@ import (
 // Post runs text through the pipeline, stores it (assigning the room's next seq) and
 // publishes it. A resend with the same clientMsgID returns the first message unchanged. A
 // post the pipeline holds is stored for review instead, and Post fails with `held`.
-func (s *Service) Post(ctx context.Context, m *Member, text, clientMsgID string) (store.Message, error) {
+func (s *Service) Post(ctx context.Context, m *Member, text, clientMsgID string, opts ...SendOptions) (store.Message, error) {
 	if clientMsgID == "" || len(clientMsgID) > 64 {
 		return store.Message{}, protocol.Errorf(protocol.CodeBadRequest, "client_msg_id must be 1-64 characters")
 	}
@@ -36,6 +36,9 @@ func (s *Service) Post(ctx context.Context, m *Member, text, clientMsgID string)
 		return s.heldAgain(ctx, m, id)
 	}
 	d := &Draft{ctx: ctx, Member: m, Text: text, Now: s.cfg.Now()}
+	if len(opts) > 0 {
+		d.screen.opts = opts[0] // screen.go
+	}
 	for _, step := range s.pipeline {
 		switch v, perr := step.Check(d); v {
 		case Allow:
@@ -68,6 +71,7 @@ func (s *Service) Post(ctx context.Context, m *Member, text, clientMsgID string)
 	}
 	m.noteText(d.fingerprint, d.Now)
 	s.publishMessage(ctx, m.Room.Slug, msg)
+	s.afterScreen(ctx, d, msg, "") // crisis alert, AE case (screen.go)
 	if d.Rule != nil && d.Rule.Action == store.RuleAlert {
 		s.toModerators(ctx, m.Room.Slug, protocol.ReviewAlert{Type: "review.alert", Room: m.Room.Slug,
 			Seq: msg.Seq, Author: m.Wire, RuleID: d.Rule.ID, Reason: ruleReason(*d.Rule)})
@@ -129,6 +133,7 @@ func (s *Service) Recent(ctx context.Context, room *Room, since *int64) (msgs []
 		return nil, 0, false, storeErr(fmt.Errorf("read room %s: %w", room.Slug, err), "messages")
 	}
 	if len(msgs) > 0 {
+		s.markEdited(cctx, info.ID, msgs) // edit.go
 		return msgs, msgs[len(msgs)-1].Seq, truncated, nil
 	}
 	// Nothing new: learn the newest seq so live delivery starts at the right place.
@@ -150,6 +155,7 @@ func (s *Service) After(ctx context.Context, room *Room, seq int64, limit int) (
 	if err != nil {
 		return nil, fmt.Errorf("read room %s after %d: %w", room.Slug, seq, err)
 	}
+	s.markEdited(cctx, room.Info().ID, msgs) // edit.go
 	return msgs, nil
 }
 
@@ -170,6 +176,7 @@ func (s *Service) History(ctx context.Context, m *Member, before int64, limit in
 	if err != nil {
 		return nil, storeErr(fmt.Errorf("history room %s: %w", m.Room.Slug, err), "messages")
 	}
+	s.markEdited(cctx, m.Room.Info().ID, msgs) // edit.go
 	return msgs, nil
 }
 

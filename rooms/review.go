@@ -62,6 +62,7 @@ func (s *Service) hold(ctx context.Context, d *Draft, clientMsgID, reason string
 	m.noteText(d.fingerprint, d.Now)
 	held.Author = store.Author{ID: m.User.ID, DisplayName: m.User.DisplayName, Role: m.User.Role, Verified: m.User.Verified}
 	s.toModerators(ctx, m.Room.Slug, protocol.ReviewHeld{Type: "review.held", Room: m.Room.Slug, Held: WireHeld(held)})
+	s.afterScreen(ctx, d, store.Message{}, held.ID) // crisis alert, AE case (screen.go)
 	return store.Message{}, heldErr(held.ID)
 }
 

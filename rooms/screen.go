@@ -1,6 +1,209 @@
 package rooms
 
-import "github.com/havenhealth/haven/protocol"
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
 
-// screenStep runs the safety screens (personal information, crisis, adverse events).
-func (s *Service) screenStep(d *Draft) (Verdict, *protocol.Error) { return Allow, nil }
+	"github.com/havenhealth/haven/internal/ids"
+	"github.com/havenhealth/haven/protocol"
+	"github.com/havenhealth/haven/safety"
+	"github.com/havenhealth/haven/store"
+)
+
+// SafetySettings is the deployment's side of screening (Config.Safety): what a member in
+// crisis is shown and the personal-information policy of rooms that set none.
+type SafetySettings struct {
+	// ResourcesText and ResourceLinks are sent to the author of a crisis post.
+	ResourcesText string
+	ResourceLinks []protocol.ResourceLink
+	// DefaultPIIPolicy is store.PIIWarn, PIIRedact or PIIHold; "" means warn.
+	DefaultPIIPolicy string
+	// AERetries is how many times a failed OpenAECase is tried again, in the background,
+	// before the case is logged at error level; default 5.
+	AERetries int
+	// AERetryDelay is the first retry's delay, doubled for each later one; default 500 ms.
+	AERetryDelay time.Duration
+}
+
+// SendOptions are the sender's choices for one post or edit.
+type SendOptions struct {
+	// ConfirmPersonalInfo posts text with personal information as written, in a room whose
+	// policy is warn, after the sender was shown the findings.
+	ConfirmPersonalInfo bool
+	// Result, when set, is filled with what the screens did to a published post.
+	Result *SendResult
+}
+
+// SendResult is what the sender's reply says about screening.
+type SendResult struct {
+	Redacted   bool     // personal information was replaced before the post was stored
+	Categories []string // the categories redacted
+	Crisis     bool     // the author was sent support resources
+}
+
+// screening is what the screen step found in a draft, for the steps after publication.
+type screening struct {
+	opts      SendOptions
+	edit      bool   // an edit of the message at seq, not a new post
+	seq       int64  // the edited message
+	original  string // the text as received, before redaction
+	ran       bool
+	crisis    bool
+	method    bool
+	terms     []string // crisis and method terms
+	adverse   []safety.Finding
+	redacted  []string
+	personals int
+}
+
+// excerptRunes bounds the excerpt of a crisis post in a live alert.
+const excerptRunes = 280
+
+func piiPolicyValid(p string) bool { return slices.Contains(store.PIIPolicies, p) }
+
+// screenStep runs the safety screens (personal information, crisis, adverse events) and
+// decides by the room's personal-information policy. Crisis language is never refused: with
+// method detail the post is held; otherwise it is published, and the author and the
+// moderators are told after it is stored (afterScreen).
+func (s *Service) screenStep(d *Draft) (Verdict, *protocol.Error) {
+	if s.cfg.Screener == nil {
+		return Allow, nil
+	}
+	sc := &d.screen
+	sc.ran, sc.original = true, d.Text
+	var personal []safety.Finding
+	for _, f := range s.cfg.Screener.Screen(d.Text) {
+		switch {
+		case f.Category.Personal():
+			personal = append(personal, f)
+		case f.Category == safety.Crisis, f.Category == safety.CrisisMethod:
+			sc.crisis = true
+			sc.method = sc.method || f.Category == safety.CrisisMethod
+			if f.Term != "" && !slices.Contains(sc.terms, f.Term) {
+				sc.terms = append(sc.terms, f.Term)
+			}
+		case f.Category == safety.AdverseEvent:
+			sc.adverse = append(sc.adverse, f)
+		}
+	}
+	sc.personals = len(personal)
+	if sc.method {
+		// Method detail stays out of the room until a moderator has read it.
+		return Hold, protocol.Errorf(protocol.CodeHeld, "crisis_method")
+	}
+	if len(personal) == 0 {
+		return Allow, nil
+	}
+	policy, perr := s.piiPolicy(d)
+	if perr != nil {
+		return Reject, perr
+	}
+	if policy == store.PIIWarn && (sc.opts.ConfirmPersonalInfo || sc.crisis) {
+		// The sender chose to post it as written. A member in crisis is never turned away
+		// to edit: their post goes out redacted instead.
+		if !sc.crisis {
+			return Allow, nil
+		}
+		policy = store.PIIRedact
+	}
+	switch policy {
+	case store.PIIHold:
+		return Hold, protocol.Errorf(protocol.CodeHeld, "personal_info")
+	case store.PIIRedact:
+		d.Text = safety.Redact(d.Text, personal)
+		for _, f := range personal {
+			if c := string(f.Category); !slices.Contains(sc.redacted, c) {
+				sc.redacted = append(sc.redacted, c)
+			}
+		}
+		return Allow, nil
+	}
+	return Reject, personalInfoErr(personal)
+}
+
+// personalInfoErr is the warn policy's refusal: the spans, so the client can show them.
+func personalInfoErr(fs []safety.Finding) *protocol.Error {
+	out := make([]protocol.PersonalFinding, len(fs))
+	labels := make([]string, 0, len(fs))
+	for i, f := range fs {
+		out[i] = protocol.PersonalFinding{Category: string(f.Category), Label: f.Category.Label(), Start: f.Start, End: f.End}
+		if l := f.Category.Label(); !slices.Contains(labels, l) {
+			labels = append(labels, l)
+		}
+	}
+	return protocol.Errorf(protocol.CodePersonalInfo,
+		"your message seems to contain personal information (%s); edit it, or confirm to post it as written",
+		strings.Join(labels, ", ")).With("findings", out)
+}
+
+// piiPolicy reads the room's policy. It is read only for the rare post with personal
+// information, so it is not cached: a PATCH is in force on every node at once.
+func (s *Service) piiPolicy(d *Draft) (string, *protocol.Error) {
+	ctx := d.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	p, err := s.PIIPolicy(ctx, d.Member.Room.Info())
+	if err != nil {
+		return "", protocol.AsError(err)
+	}
+	return p, nil
+}
+
+// afterScreen acts on what the screens found once the post is stored: published (msg set)
+// or held (heldID set). It fills the sender's result.
+func (s *Service) afterScreen(ctx context.Context, d *Draft, msg store.Message, heldID string) {
+	sc := &d.screen
+	if !sc.ran {
+		return
+	}
+	if r := sc.opts.Result; r != nil {
+		r.Redacted, r.Categories, r.Crisis = len(sc.redacted) > 0, sc.redacted, sc.crisis
+	}
+	if sc.crisis {
+		s.crisisAlert(ctx, d, msg.Seq, heldID)
+	}
+	if len(sc.adverse) > 0 {
+		s.openAECase(ctx, d, msg, heldID)
+	}
+}
+
+// crisisAlert sends the author support resources and the moderators an urgent alert, then
+// records the alert. The live alert goes first: a store that is slow or down must not delay
+// or stop it.
+func (s *Service) crisisAlert(ctx context.Context, d *Draft, seq int64, heldID string) {
+	m, slug := d.Member, d.Member.Room.Slug
+	res := s.cfg.Safety
+	links := res.ResourceLinks
+	if links == nil {
+		links = []protocol.ResourceLink{}
+	}
+	s.publishToUser(ctx, slug, m.User.ID, protocol.SafetyResources{Type: "safety.resources", Room: slug,
+		Text: res.ResourcesText, Links: links})
+	alertID := ids.New("ca_")
+	s.toModerators(ctx, slug, protocol.SafetyCrisis{Type: "safety.crisis", AlertID: alertID, Room: slug, Seq: seq,
+		HeldID: heldID, Author: protocol.User{ID: m.User.ID, DisplayName: m.User.DisplayName, Role: m.User.Role,
+			Verified: m.User.Verified}, Excerpt: excerpt(d.screen.original), Method: d.screen.method,
+		Priority: "urgent", Edit: d.screen.edit, At: protocol.TS(d.Now)})
+	metricScreen.WithLabelValues("crisis").Inc()
+	cctx, cancel := s.ctx(context.WithoutCancel(ctx))
+	defer cancel()
+	_, err := s.st.RecordCrisisAlert(cctx, store.NewCrisisAlert{ID: alertID, RoomID: m.Room.Info().ID,
+		MessageSeq: seq, HeldID: heldID, AuthorID: m.User.ID, Text: d.screen.original, Method: d.screen.method,
+		Terms: d.screen.terms, At: d.Now})
+	if err != nil {
+		s.cfg.Logger.Error("record crisis alert (the live alert was sent)", "alert", alertID, "room", slug,
+			"seq", seq, "held_id", heldID, "author", m.User.ID, "err", err)
+	}
+}
+
+func excerpt(text string) string {
+	if utf8.RuneCountInString(text) <= excerptRunes {
+		return text
+	}
+	r := []rune(text)
+	return string(r[:excerptRunes]) + "…"
+}

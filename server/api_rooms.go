@@ -62,10 +62,17 @@ func (s *Server) updateRoom(w http.ResponseWriter, r *http.Request, _ store.Sess
 		SlowModeS  *int    `json:"slow_mode_s"`
 		Locked     *bool   `json:"locked"`
 		Sponsor    *string `json:"sponsor"`
+		PIIPolicy  *string `json:"pii_policy"` // room moderators; audited on its own (rooms/screen_policy.go)
 	}
 	if err := httpx.DecodeJSON(w, r, &req); err != nil {
 		httpx.WriteError(w, r, err)
 		return
+	}
+	if req.PIIPolicy != nil {
+		if err := s.rooms.SetPIIPolicy(r.Context(), u, r.PathValue("slug"), *req.PIIPolicy); err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
 	}
 	room, err := s.rooms.Update(r.Context(), u, r.PathValue("slug"), store.RoomPatch{Name: req.Name,
 		Guidelines: req.Guidelines, SlowModeS: req.SlowModeS, Locked: req.Locked, Sponsor: req.Sponsor})
@@ -73,7 +80,7 @@ func (s *Server) updateRoom(w http.ResponseWriter, r *http.Request, _ store.Sess
 		httpx.WriteError(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"room": rooms.WireRoom(room)})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"room": s.rooms.WithPIIPolicy(r.Context(), room)})
 }
 
 func (s *Server) setRoomRole(w http.ResponseWriter, r *http.Request, _ store.Session, u store.User) {

@@ -30,6 +30,8 @@ type Config struct {
 	Hub      hub.Config
 	Media    media.Config
 	Logger   *slog.Logger
+	// Safety is the deployment's safety configuration (safety_config.go); zero screens nothing.
+	Safety SafetyConfig
 }
 
 // Server is one Haven node.
@@ -52,6 +54,7 @@ func New(cfg Config, st store.Store, br broker.Broker, pres broker.Presence) *Se
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, st: st, br: br}
 	cfg.Rooms.Logger = cfg.Logger
+	cfg.Safety.apply(&cfg.Rooms)
 	s.rooms = rooms.New(st, br, cfg.Rooms)
 	next := cfg.Accounts.OnRevoke
 	cfg.Accounts.OnRevoke = func(sessionID string) {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/havenhealth/haven/server"
 )
 
 // config is every setting of the haven binary. Each is a flag whose default comes from an
@@ -32,6 +34,7 @@ type config struct {
 	PresenceTTL     time.Duration
 	SeedDemo        bool
 	Media           mediaConfig
+	Safety          server.SafetyConfig // loaded from -safety-config at parse time
 }
 
 // mediaConfig is the WebRTC part: ports, the addresses announced to browsers, and the
@@ -90,6 +93,7 @@ var settings = []setting{
 	{"turn-realm", "HAVEN_TURN_REALM", "haven", "realm of the embedded TURN server"},
 	{"turn-credential-ttl", "HAVEN_TURN_CREDENTIAL_TTL", "4h", "how long a TURN credential handed to a browser stays valid"},
 	{"support-capacity", "HAVEN_SUPPORT_CAPACITY", "8", "most participants in a support session's audio/video"},
+	{"safety-config", "HAVEN_SAFETY_CONFIG", "", "JSON file of products, reactions, allowed link domains, crisis resources and the default personal-information policy; empty uses built-in demo defaults"},
 }
 
 func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
@@ -162,6 +166,9 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	}
 	if err := c.Media.validate(); err != nil {
 		return c, err
+	}
+	if c.Safety, err = server.LoadSafetyConfig(get("safety-config")); err != nil {
+		return c, fmt.Errorf("-safety-config: %w", err)
 	}
 	if c.PublicURL == "" {
 		scheme, host := "http", c.Addr

@@ -78,6 +78,7 @@ func run(ctx context.Context, args []string) error {
 		Hub:      hub.Config{AllowedOrigins: cfg.origins()},
 		Media:    cfg.Media.config(reg),
 		Logger:   log,
+		Safety:   cfg.Safety,
 	}, st, br, pres)
 	if err := srv.Start(ctx); err != nil {
 		return fmt.Errorf("start: %w", err)
