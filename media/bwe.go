@@ -14,10 +14,15 @@ const (
 	audioReserve = 64_000 // kept back per audio track before video layers are chosen
 )
 
-// estimator is a subscriber's downlink bandwidth estimate: the receiver's own estimate
-// (REMB) when it sends one, bounded by a loss-based estimate from receiver reports (cut
-// when loss is high, grown slowly while it is low), as in the loss-based half of GCC.
+// estimator is a subscriber's downlink bandwidth estimate. A subscriber that sends
+// transport-wide congestion control feedback (browsers do when transport-cc is negotiated)
+// is estimated by GCC from it (twcc.go), bounded by its REMB if it also sends one. Otherwise
+// the estimate is the receiver's own (REMB) when it sends one, bounded by a loss-based
+// estimate from receiver reports (cut when loss is high, grown slowly while it is low), as
+// in the loss-based half of GCC.
 type estimator struct {
+	tw *twccEstimator // nil in unit tests
+
 	mu       sync.Mutex // guards everything below
 	loss     float64    // loss-based estimate
 	lossAt   time.Time  // last adjustment; reports from several tracks arrive together
@@ -26,7 +31,9 @@ type estimator struct {
 	rembAt   time.Time
 }
 
-func newEstimator(initial float64) *estimator { return &estimator{loss: initial} }
+func newEstimator(initial float64, tw *twccEstimator) *estimator {
+	return &estimator{loss: initial, tw: tw}
+}
 
 func (e *estimator) onREMB(bps float64, now time.Time) {
 	e.mu.Lock()
@@ -56,12 +63,36 @@ func (e *estimator) onLoss(fraction uint8, now time.Time) {
 }
 
 func (e *estimator) estimate(now time.Time) float64 {
+	est, _ := e.estimateFrom(now)
+	return est
+}
+
+// Where an estimate came from.
+const (
+	fromTWCC = "twcc"
+	fromREMB = "remb"
+	fromLoss = "loss"
+)
+
+// estimateFrom is the estimate and its source.
+func (e *estimator) estimateFrom(now time.Time) (float64, string) {
+	var tw float64
+	haveTW := false
+	if e.tw != nil {
+		tw, haveTW = e.tw.target(now)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.remb > 0 && now.Sub(e.rembAt) < 5*time.Second {
-		return min(e.remb, e.loss)
+	remb := e.remb > 0 && now.Sub(e.rembAt) < 5*time.Second
+	switch {
+	case haveTW && remb:
+		return max(minBitrate, min(tw, e.remb)), fromTWCC
+	case haveTW:
+		return max(minBitrate, min(tw, maxBitrate)), fromTWCC
+	case remb:
+		return min(e.remb, e.loss), fromREMB
 	}
-	return e.loss
+	return e.loss, fromLoss
 }
 
 // chooseLayers sets each simulcast subscription's target layer from the subscriber's

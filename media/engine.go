@@ -32,6 +32,7 @@ type engine struct {
 	tcp     net.Listener // nil without ICE-TCP
 	tcpMux  ice.TCPMux
 	udpAddr *net.UDPAddr // where the UDP port is bound (the embedded TURN relays only here)
+	twcc    *twccFactory // each subscriber's transport-wide congestion control estimate
 }
 
 func newEngine(cfg Config) (*engine, error) {
@@ -40,7 +41,7 @@ func newEngine(cfg Config) (*engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: listen on ICE UDP port %d: %w", cfg.UDPPort, err)
 	}
-	e := &engine{udp: udp, udpAddr: udp.LocalAddr().(*net.UDPAddr)}
+	e := &engine{udp: udp, udpAddr: udp.LocalAddr().(*net.UDPAddr), twcc: &twccFactory{initial: cfg.InitialBitrate}}
 	logs := pionLogs{log: cfg.Logger}
 
 	var se webrtc.SettingEngine
@@ -73,7 +74,7 @@ func newEngine(cfg Config) (*engine, error) {
 
 	m := &webrtc.MediaEngine{}
 	ir := &interceptor.Registry{}
-	if err := configureMedia(m, ir); err != nil {
+	if err := configureMedia(m, ir, e.twcc); err != nil {
 		e.close()
 		return nil, err
 	}
@@ -83,13 +84,14 @@ func newEngine(cfg Config) (*engine, error) {
 
 // configureMedia registers VP8 and Opus, the header extensions each direction needs, and
 // the interceptors: NACK generation (to publishers) and answering (to subscribers), RTCP
-// sender and receiver reports, and transport-wide congestion feedback for publishers.
+// sender and receiver reports, transport-wide congestion feedback for publishers, and
+// transport-wide sequence numbers and a GCC estimate for subscribers that negotiate it.
 //
 // Only what is forwarded or used is negotiated: mid and rid (which stream is which),
 // transport-cc (publishers' congestion control) on the way in; audio level and video
 // orientation both ways (forwarded, ids remapped per subscriber); abs-send-time on the way
 // out, written at send time, so browsers can estimate bandwidth and send REMB.
-func configureMedia(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
+func configureMedia(m *webrtc.MediaEngine, ir *interceptor.Registry, twf *twccFactory) error {
 	videoFB := []webrtc.RTCPFeedback{
 		{Type: webrtc.TypeRTCPFBGoogREMB}, {Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
 		{Type: webrtc.TypeRTCPFBNACK}, {Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
@@ -135,6 +137,10 @@ func configureMedia(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
 		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: x.uri}, x.typ, x.dirs...); err != nil {
 			return fmt.Errorf("media: register header extension %s: %w", x.uri, err)
 		}
+	}
+	// First, so they sit below the NACK responder (twcc.go).
+	if err := configureTWCC(ir, twf); err != nil {
+		return err
 	}
 	// The NACK responder keeps each subscriber's recent video packets for retransmission.
 	// Pion's default copies every packet into a 1460-byte buffer and keeps 1024 of them:

@@ -130,6 +130,8 @@ type tclient struct {
 	// acceptReplays turns SRTP replay protection off, so retransmissions of packets
 	// already received arrive (NACK tests).
 	acceptReplays bool
+	// inner interceptors go below the default ones (they see packets first on the way in).
+	inner []interceptor.Factory
 }
 
 // errorf reports a failure from a client goroutine, unless the test is already over.
@@ -275,7 +277,7 @@ func (c *tclient) state() map[string]any {
 func (c *tclient) join() msg {
 	c.t.Helper()
 	c.sigMu.Lock() // a server offer may follow the reply at once
-	c.pc = newClientPC(c.t, c.iceConfig, c.acceptReplays, c.networks...)
+	c.pc = newClientPC(c.t, c.iceConfig, c.acceptReplays, c.inner, c.networks...)
 	pc := c.pc
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		// Offers are sent before they are applied (so before gathering): candidates trickle.
@@ -399,9 +401,9 @@ func (c *tclient) waitPackets(id string, from, n int, d time.Duration) []recvPkt
 	return nil
 }
 
-// newClientPC is a browser stand-in: VP8 and Opus, the default interceptors, loopback
-// only, no mDNS.
-func newClientPC(t *testing.T, conf webrtc.Configuration, acceptReplays bool, networks ...webrtc.NetworkType) *webrtc.PeerConnection {
+// newClientPC is a browser stand-in: VP8 and Opus, the default interceptors (NACK, reports,
+// simulcast extensions, transport-cc feedback), loopback only, no mDNS.
+func newClientPC(t *testing.T, conf webrtc.Configuration, acceptReplays bool, inner []interceptor.Factory, networks ...webrtc.NetworkType) *webrtc.PeerConnection {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -413,6 +415,9 @@ func newClientPC(t *testing.T, conf webrtc.Configuration, acceptReplays bool, ne
 		t.Fatal(err)
 	}
 	ir := &interceptor.Registry{}
+	for _, f := range inner {
+		ir.Add(f)
+	}
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,8 @@ var (
 		Name: "haven_media_plis_total", Help: "Keyframe requests: received from subscribers, and sent to publishers."}, []string{"direction"})
 	metricLayerSwitches = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "haven_media_layer_switches_total", Help: "Simulcast layer switches made for subscribers (on keyframes)."})
+	twccFeedback = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "haven_media_twcc_feedback_total", Help: "Transport-wide congestion control feedback reports from subscribers fed to their bandwidth estimates."})
 	metricControl = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "haven_media_control_total", Help: "Media control actions applied, by action."}, []string{"action"})
 )

@@ -47,12 +47,12 @@ func (s *Session) newParticipant(req Request) (*participant, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc, err := eng.api.NewPeerConnection(webrtc.Configuration{})
+	pc, tw, err := eng.newPeerConnection()
 	if err != nil {
-		return nil, fmt.Errorf("media: new peer connection: %w", err)
+		return nil, err
 	}
 	p := &participant{id: ids.New("p_"), s: s, client: req.Client, actor: req.Actor, pc: pc,
-		bwe:  newEstimator(float64(s.n.cfg.InitialBitrate)),
+		bwe:  newEstimator(float64(s.n.cfg.InitialBitrate), tw),
 		pubs: make(map[string]*pubTrack), declared: make(map[string]string), downs: make(map[string]*downTrack)}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 		if !s.post(func() { s.onTrack(p, tr, rcv) }) {
