@@ -261,6 +261,7 @@ func (c *conn) leave(ctx context.Context, s *sub, cmd protocol.Command) {
 	c.subMu.Lock()
 	delete(c.subs, cmd.Room)
 	c.subMu.Unlock()
+	c.h.mediaLeft(c, cmd.Room) // media.go: out of the room's media session too
 	c.h.unsubscribe(s)
 	c.reply(cmd.ID, nil)
 }
