@@ -47,8 +47,7 @@ func (s *Service) Post(ctx context.Context, m *Member, text, clientMsgID string,
 			if perr != nil {
 				reason = perr.Message
 			}
-			msg, err := s.hold(ctx, d, clientMsgID, reason)
-			return msg, heldBecause(err, reason) // says why, for the affiliation hold
+			return s.hold(ctx, d, clientMsgID, reason)
 		default:
 			return store.Message{}, perr
 		}

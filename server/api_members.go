@@ -35,6 +35,10 @@ func (s *Server) roomMembers(w http.ResponseWriter, r *http.Request, _ store.Ses
 		httpx.WriteError(w, r, err)
 		return
 	}
+	if err := s.auditRoomView(r.Context(), u, "view_members", r.PathValue("slug"), map[string]any{"count": len(list)}); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"members": list, "truncated": more})
 }
 
@@ -48,6 +52,10 @@ func (s *Server) roomMessage(w http.ResponseWriter, r *http.Request, _ store.Ses
 	}
 	m, err := s.rooms.Original(r.Context(), u, r.PathValue("slug"), seq)
 	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	if err := s.auditRoomView(r.Context(), u, "view_message", r.PathValue("slug"), map[string]any{"seq": seq}); err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}

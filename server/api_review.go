@@ -65,5 +65,11 @@ func (s *Server) reviewQueue(w http.ResponseWriter, r *http.Request, _ store.Ses
 		httpx.WriteError(w, r, err)
 		return
 	}
+	// The queue shows reports (who reported what): an access the audit records.
+	if err := s.auditRoomView(r.Context(), u, "view_reports", r.PathValue("slug"), map[string]any{
+		"reports": len(q.Reports), "held": len(q.Held)}); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
 	httpx.WriteJSON(w, http.StatusOK, q)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/havenhealth/haven/internal/httpx"
 	"github.com/havenhealth/haven/media"
 	"github.com/havenhealth/haven/rooms"
+	"github.com/havenhealth/haven/safetycases"
 	"github.com/havenhealth/haven/store"
 	"github.com/havenhealth/haven/web"
 )
@@ -32,6 +33,8 @@ type Config struct {
 	Logger   *slog.Logger
 	// Safety is the deployment's safety configuration (safety_config.go); zero screens nothing.
 	Safety SafetyConfig
+	// Cases is the AE case queue's clocks: due times and the overdue job (safetycases).
+	Cases safetycases.Config
 }
 
 // Server is one Haven node.
@@ -45,6 +48,7 @@ type Server struct {
 	hub      *hub.Hub
 	media    *media.Node
 	handler  http.Handler
+	cases    *safetycases.Service // AE due times and the overdue job
 }
 
 // New assembles a node over a store, a broker and a presence tracker.
@@ -55,7 +59,10 @@ func New(cfg Config, st store.Store, br broker.Broker, pres broker.Presence) *Se
 	s := &Server{cfg: cfg, log: cfg.Logger, st: st, br: br}
 	cfg.Rooms.Logger = cfg.Logger
 	cfg.Safety.apply(&cfg.Rooms)
-	s.rooms = rooms.New(st, br, cfg.Rooms)
+	cfg.Cases.Logger = cfg.Logger
+	s.cases = safetycases.New(st, cfg.Cases, s.notifyOverdue)
+	// Cases the pipeline opens get the configured due times.
+	s.rooms = rooms.New(caseStore{Store: st, cases: s.cases}, br, cfg.Rooms)
 	next := cfg.Accounts.OnRevoke
 	cfg.Accounts.OnRevoke = func(sessionID string) {
 		s.hub.RevokeSession(context.Background(), sessionID)
@@ -97,7 +104,11 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.hub.Start(ctx); err != nil {
 		return err
 	}
-	return s.media.Start(ctx)
+	if err := s.media.Start(ctx); err != nil {
+		return err
+	}
+	s.cases.Start()
+	return nil
 }
 
 // Handler serves everything the node offers.
@@ -115,6 +126,7 @@ func (s *Server) Media() *media.Node { return s.media }
 // Drain stops taking connections and sends every client elsewhere before ctx ends. Media
 // sessions end first, so their members hear media.ended before the socket closes.
 func (s *Server) Drain(ctx context.Context) {
+	s.cases.Stop()
 	s.media.Close(ctx)
 	s.hub.Drain(ctx)
 }

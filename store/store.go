@@ -41,7 +41,6 @@ type User struct {
 	DisplayName string
 	Role        string // RoleMember, RoleClinician, RoleModerator, RoleAdmin
 	Verified    bool   // a clinician verified by an admin
-	Affiliation string // company the account is affiliated with ("" = none); set by admins only
 	CreatedAt   time.Time
 }
 
@@ -78,7 +77,6 @@ type Room struct {
 	SlowModeS         int
 	Locked            bool
 	Sponsor           string
-	Disclosure        string // sponsorship disclosure shown with Sponsor (disclosure.go)
 	LastSeq           int64
 	CreatedAt         time.Time
 }
@@ -118,7 +116,6 @@ type Author struct {
 	DisplayName string
 	Role        string
 	Verified    bool
-	Affiliation string // shown as a badge; see User.Affiliation
 }
 
 // Message is a stored chat message. Deleted messages keep their text in the store for

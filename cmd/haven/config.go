@@ -35,6 +35,11 @@ type config struct {
 	SeedDemo        bool
 	Media           mediaConfig
 	Safety          server.SafetyConfig // loaded from -safety-config at parse time
+
+	// The adverse-event case queue's clocks (safetycases.Config).
+	AEForwardBusinessDays int
+	AERegulatoryDays      int
+	AEOverdueInterval     time.Duration
 }
 
 // mediaConfig is the WebRTC part: ports, the addresses announced to browsers, and the
@@ -93,6 +98,9 @@ var settings = []setting{
 	{"turn-realm", "HAVEN_TURN_REALM", "haven", "realm of the embedded TURN server"},
 	{"turn-credential-ttl", "HAVEN_TURN_CREDENTIAL_TTL", "4h", "how long a TURN credential handed to a browser stays valid"},
 	{"support-capacity", "HAVEN_SUPPORT_CAPACITY", "8", "most participants in a support session's audio/video"},
+	{"ae-forward-business-days", "HAVEN_AE_FORWARD_BUSINESS_DAYS", "1", "an adverse-event case is due to be forwarded to the safety team this many business days (Saturday and Sunday skipped) after awareness"},
+	{"ae-regulatory-days", "HAVEN_AE_REGULATORY_DAYS", "15", "an adverse-event case's regulatory clock runs out this many calendar days after awareness (day 0)"},
+	{"ae-overdue-interval", "HAVEN_AE_OVERDUE_INTERVAL", "1m", "how often each node looks for overdue adverse-event cases (metrics and reviewer alerts)"},
 	{"safety-config", "HAVEN_SAFETY_CONFIG", "", "JSON file of products, reactions, allowed link domains, crisis resources and the default personal-information policy; empty uses built-in demo defaults"},
 }
 
@@ -166,6 +174,14 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	}
 	if err := c.Media.validate(); err != nil {
 		return c, err
+	}
+	c.AEForwardBusinessDays, c.AERegulatoryDays = integer("ae-forward-business-days"), integer("ae-regulatory-days")
+	c.AEOverdueInterval = duration("ae-overdue-interval")
+	if err != nil {
+		return c, err
+	}
+	if c.AEForwardBusinessDays < 1 || c.AERegulatoryDays < 1 || c.AEOverdueInterval <= 0 {
+		return c, fmt.Errorf("-ae-forward-business-days and -ae-regulatory-days must be 1 or more, -ae-overdue-interval positive")
 	}
 	if c.Safety, err = server.LoadSafetyConfig(get("safety-config")); err != nil {
 		return c, fmt.Errorf("-safety-config: %w", err)

@@ -21,6 +21,7 @@ import (
 	"github.com/havenhealth/haven/accounts"
 	"github.com/havenhealth/haven/broker"
 	"github.com/havenhealth/haven/hub"
+	"github.com/havenhealth/haven/safetycases"
 	"github.com/havenhealth/haven/server"
 	"github.com/havenhealth/haven/store"
 	"github.com/havenhealth/haven/store/postgres"
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string) error {
 		Media:    cfg.Media.config(reg),
 		Logger:   log,
 		Safety:   cfg.Safety,
+		Cases: safetycases.Config{ForwardBusinessDays: cfg.AEForwardBusinessDays, RegulatoryDays: cfg.AERegulatoryDays,
+			OverdueEvery: cfg.AEOverdueInterval},
 	}, st, br, pres)
 	if err := srv.Start(ctx); err != nil {
 		return fmt.Errorf("start: %w", err)
