@@ -14,15 +14,17 @@ import (
 // PublicUser is how a user appears to other members (PROTOCOL v1 `user`). The email is
 // never part of it.
 type PublicUser struct {
-	ID          string `json:"id"`
-	DisplayName string `json:"display_name"`
-	Role        string `json:"role"`
-	Verified    bool   `json:"verified"`
+	ID          string          `json:"id"`
+	DisplayName string          `json:"display_name"`
+	Role        string          `json:"role"`
+	Verified    bool            `json:"verified"`
+	Badges      protocol.Badges `json:"badges,omitzero"` // only admins set them; see protocol.Badges
 }
 
 // Public returns u's public face.
 func Public(u store.User) PublicUser {
-	return PublicUser{ID: u.ID, DisplayName: u.DisplayName, Role: u.Role, Verified: u.Verified}
+	return PublicUser{ID: u.ID, DisplayName: u.DisplayName, Role: u.Role, Verified: u.Verified,
+		Badges: protocol.BadgesOf(u.Verified, u.Affiliation)}
 }
 
 // Self is the caller's own record: the public face plus their email.

@@ -249,7 +249,8 @@ func (c *conn) join(ctx context.Context, cmd protocol.Command) {
 	reply := protocol.Reply(cmd.ID, map[string]any{
 		"room": rooms.WireRoom(m.Room.Info()), "online": online,
 		"messages": rooms.WireMessages(cmd.Room, msgs), "last_seq": last, "truncated": truncated,
-		"member": c.h.rooms.StandingOf(m), // the caller's own room role and mute, for the client
+		"member":     c.h.rooms.StandingOf(m),               // the caller's own room role and mute, for the client
+		"disclosure": c.h.rooms.JoinDisclosure(ctx, m.Room), // sponsorship; null when none (extension)
 	})
 	c.subMu.Lock()
 	c.subs[cmd.Room] = s
@@ -261,6 +262,7 @@ func (c *conn) leave(ctx context.Context, s *sub, cmd protocol.Command) {
 	c.subMu.Lock()
 	delete(c.subs, cmd.Room)
 	c.subMu.Unlock()
+	c.h.mediaLeft(c, cmd.Room) // media.go: out of the room's media session too
 	c.h.unsubscribe(s)
 	c.reply(cmd.ID, nil)
 }

@@ -173,6 +173,21 @@ func (h *Hub) mediaGone(c *conn) {
 	}
 }
 
+// mediaLeft runs when a connection leaves a room (the leave command): it leaves the room's
+// media session too, so its peer connection closes.
+func (h *Hub) mediaLeft(c *conn, slug string) {
+	mh := h.media
+	if mh == nil {
+		return
+	}
+	mh.mu.Lock()
+	k := mh.keys[c]
+	mh.mu.Unlock()
+	if k != "" {
+		mh.node.ClientLeft(k, slug)
+	}
+}
+
 // mediaRemoved runs on every node when a member is removed or banned from a room; the
 // node owning the room's session closes their peer connections and keeps them out.
 func (h *Hub) mediaRemoved(slug, userID string) {

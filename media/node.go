@@ -161,11 +161,18 @@ func (n *Node) Handle(ctx context.Context, req Request) error {
 func (n *Node) execute(req Request) {
 	n.mu.Lock()
 	s := n.sessions[req.Room]
+	started := false
 	if s == nil && req.Type == "media.start" && !n.closed {
 		s = newSession(n, req)
 		n.sessions[req.Room] = s
+		started = true
 	}
 	n.mu.Unlock()
+	if started {
+		// The room's members learn of it (their clients offer to join), scheduled or not.
+		s.send(delivery{roomEv: s.room, frame: mustJSON(wireStarted{Type: "media.started", Room: s.room,
+			Kind: s.kind, StartedAt: s.startedAt.UTC(), By: req.Actor.User})})
+	}
 	if s == nil {
 		if req.Type != "media.leave" {
 			// The registry names us but nothing runs here (a restart under the same name):
@@ -199,10 +206,16 @@ type delivery struct {
 	token  string // completes the Handle waiting for this reply
 	joined string // the room the client has joined (for its node's bookkeeping)
 	left   string // the room the client is no longer in
+	// roomEv, when set, sends frame to everyone in that room instead (its broker channel).
+	roomEv string
 }
 
 // dispatch delivers d: to local clients directly, to each other node in one publish.
 func (n *Node) dispatch(d delivery) {
+	if d.roomEv != "" {
+		n.publishRoom(d.roomEv, d.frame)
+		return
+	}
 	var remote map[string][]string
 	for _, c := range d.to {
 		if c.Node == n.cfg.NodeID {
@@ -258,19 +271,41 @@ func (n *Node) ClientGone(key string) {
 	delete(n.clients, key)
 	n.mu.Unlock()
 	for room, owner := range rooms {
-		req := Request{Type: "media.leave", Room: room, Client: ClientRef{Node: n.cfg.NodeID, Key: key}}
-		if owner == n.cfg.NodeID {
-			n.execute(req)
-		} else {
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), n.cfg.CommandTimeout)
-				defer cancel()
-				if err := n.forward(ctx, owner, req); err != nil {
-					n.log.Warn("relay leave of a closed connection", "room", room, "err", err)
-				}
-			}()
+		n.leaveFor(key, room, owner)
+	}
+}
+
+// ClientLeft takes a connection that left a room (the chat leave command) out of that
+// room's session: its peer connection closes and the others see it go.
+func (n *Node) ClientLeft(key, room string) {
+	n.mu.Lock()
+	owner, ok := n.clients[key][room]
+	if ok {
+		delete(n.clients[key], room)
+		if len(n.clients[key]) == 0 {
+			delete(n.clients, key)
 		}
 	}
+	n.mu.Unlock()
+	if ok {
+		n.leaveFor(key, room, owner)
+	}
+}
+
+// leaveFor runs media.leave for one of this node's connections, on the session's owner.
+func (n *Node) leaveFor(key, room, owner string) {
+	req := Request{Type: "media.leave", Room: room, Client: ClientRef{Node: n.cfg.NodeID, Key: key}}
+	if owner == n.cfg.NodeID {
+		n.execute(req)
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.CommandTimeout)
+		defer cancel()
+		if err := n.forward(ctx, owner, req); err != nil {
+			n.log.Warn("relay leave of a connection", "room", room, "err", err)
+		}
+	}()
 }
 
 // UserRemoved keeps a user removed or banned from the room out of its session: every node

@@ -51,6 +51,17 @@ func (n *Node) publish(node string, m relayMsg) {
 	}
 }
 
+// publishRoom sends a client event to everyone in the room, on every node: the room's own
+// broker channel, as an ephemeral room event.
+func (n *Node) publishRoom(room string, frame []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	e := rooms.Event{Kind: rooms.KindEphemeral, Room: room, Data: frame}
+	if err := n.br.Publish(ctx, broker.RoomChannel(room), e.Encode()); err != nil {
+		n.log.Warn("publish media event to the room", "room", room, "err", err)
+	}
+}
+
 // HandleRelay takes a relay message from the broker. It must not block.
 func (n *Node) HandleRelay(data []byte) {
 	var m relayMsg
@@ -97,9 +108,11 @@ func (n *Node) run() {
 			bitrateIn.Set(float64(in-lastIn) * 8)
 			bitrateOut.Set(float64(out-lastOut) * 8)
 			lastIn, lastOut = in, out
+			// Every second, not every heartbeat: members learn of a dead owner within a
+			// second of its record expiring (at most OwnerTTL after it died).
+			n.watch()
 		case <-owners.C:
 			n.heartbeat()
-			n.watch()
 		}
 	}
 }
@@ -146,6 +159,7 @@ func (n *Node) watch() {
 	}
 	n.mu.Unlock()
 	current := make(map[string]string)
+	told := make(map[string]bool) // rooms told of the loss in this round
 	for _, m := range ms {
 		owner, seen := current[m.room]
 		if !seen {
@@ -161,6 +175,12 @@ func (n *Node) watch() {
 		if owner != m.owner {
 			frame := mustJSON(wireEnded{Type: "media.ended", Room: m.room, Reason: "owner_lost"})
 			n.deliverLocal(m.key, frame, "", "", m.room, m.owner)
+			if !told[m.room] {
+				// The owner cannot tell the room any more; every node that had members in
+				// the session does (members may hear it more than once).
+				told[m.room] = true
+				go n.publishRoom(m.room, frame)
+			}
 		}
 	}
 }

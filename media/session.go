@@ -217,7 +217,7 @@ func (s *Session) fail(req Request, err error) {
 }
 
 func (s *Session) send(d delivery) {
-	if d.frame == nil && d.token == "" && d.joined == "" && d.left == "" {
+	if d.frame == nil && d.token == "" && d.joined == "" && d.left == "" && d.roomEv == "" {
 		return
 	}
 	s.out.push(d)
@@ -237,7 +237,9 @@ func (s *Session) end(reason string) {
 	for _, p := range s.order {
 		to = append(to, p.client)
 	}
-	s.send(delivery{to: to, frame: mustJSON(wireEnded{Type: "media.ended", Room: s.room, Reason: reason}), left: s.room})
+	ended := mustJSON(wireEnded{Type: "media.ended", Room: s.room, Reason: reason})
+	s.send(delivery{to: to, frame: ended, left: s.room})
+	s.send(delivery{roomEv: s.room, frame: ended}) // members outside the session too
 	for _, p := range append([]*participant(nil), s.order...) {
 		s.drop(p)
 	}

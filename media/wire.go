@@ -2,6 +2,7 @@ package media
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -119,6 +120,15 @@ type wireTrack struct {
 type wireHand struct {
 	User     protocol.User `json:"user"`
 	RaisedAt string        `json:"raised_at"`
+}
+
+// wireStarted tells a room that its media session has started.
+type wireStarted struct {
+	Type      string        `json:"type"` // "media.started"
+	Room      string        `json:"room"`
+	Kind      string        `json:"kind"`
+	StartedAt time.Time     `json:"started_at"`
+	By        protocol.User `json:"by"`
 }
 
 type wireEnded struct {

@@ -48,6 +48,7 @@ type User struct {
 	DisplayName string `json:"display_name"`
 	Role        string `json:"role"`
 	Verified    bool   `json:"verified"`
+	Badges      Badges `json:"badges,omitzero"` // extension: badges.go
 }
 
 // Message is a chat message as members see it, in `message` events and in the `messages`
@@ -161,6 +162,7 @@ type Room struct {
 	SlowModeS         int    `json:"slow_mode_s"`
 	Locked            bool   `json:"locked"`
 	Sponsor           string `json:"sponsor"`
+	Disclosure        string `json:"disclosure,omitempty"` // extension: sponsorship disclosure text
 	PIIPolicy         string `json:"pii_policy,omitempty"` // extension: warn, redact or hold (PATCH and list)
 }
 

@@ -49,7 +49,8 @@ func DecodeEvent(b []byte) (Event, error) {
 
 // PublicUser is the wire form of an author.
 func PublicUser(u store.User) protocol.User {
-	return protocol.User{ID: u.ID, DisplayName: u.DisplayName, Role: u.Role, Verified: u.Verified}
+	return protocol.User{ID: u.ID, DisplayName: u.DisplayName, Role: u.Role, Verified: u.Verified,
+		Badges: protocol.BadgesOf(u.Verified, u.Affiliation)}
 }
 
 // WireMessage is a stored message as members see it: a deleted one is a tombstone.
@@ -59,10 +60,9 @@ func WireMessage(slug string, m store.Message) protocol.Message {
 		Room:      slug,
 		Seq:       m.Seq,
 		MessageID: m.ID,
-		Author: protocol.User{ID: m.Author.ID, DisplayName: m.Author.DisplayName,
-			Role: m.Author.Role, Verified: m.Author.Verified},
-		Text: m.Text,
-		TS:   protocol.TS(m.CreatedAt),
+		Author:    publicAuthor(m.Author),
+		Text:      m.Text,
+		TS:        protocol.TS(m.CreatedAt),
 	}
 	if !m.EditedAt.IsZero() {
 		w.EditedAt = protocol.TS(m.EditedAt)
@@ -92,5 +92,5 @@ func WireMessages(slug string, ms []store.Message) []protocol.Message {
 func WireRoom(r store.Room) protocol.Room {
 	return protocol.Room{Slug: r.Slug, Name: r.Name, Condition: r.Condition, Kind: r.Kind,
 		Visibility: r.Visibility, Guidelines: r.Guidelines, GuidelinesVersion: r.GuidelinesVersion,
-		SlowModeS: r.SlowModeS, Locked: r.Locked, Sponsor: r.Sponsor}
+		SlowModeS: r.SlowModeS, Locked: r.Locked, Sponsor: r.Sponsor, Disclosure: r.Disclosure}
 }

@@ -111,6 +111,7 @@ func (s *Service) standardSteps() []Step {
 		}},
 		StepFunc{"spam", spamStep},
 		StepFunc{"rules", s.rulesStep},
+		StepFunc{"affiliation", s.affiliationStep},
 		StepFunc{"screen", s.screenStep},
 	}
 }

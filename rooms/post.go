@@ -47,7 +47,8 @@ func (s *Service) Post(ctx context.Context, m *Member, text, clientMsgID string,
 			if perr != nil {
 				reason = perr.Message
 			}
-			return s.hold(ctx, d, clientMsgID, reason)
+			msg, err := s.hold(ctx, d, clientMsgID, reason)
+			return msg, heldBecause(err, reason) // says why, for the affiliation hold
 		default:
 			return store.Message{}, perr
 		}

@@ -60,7 +60,8 @@ func (s *Service) hold(ctx context.Context, d *Draft, clientMsgID, reason string
 		return s.heldAnswer(ctx, m, held)
 	}
 	m.noteText(d.fingerprint, d.Now)
-	held.Author = store.Author{ID: m.User.ID, DisplayName: m.User.DisplayName, Role: m.User.Role, Verified: m.User.Verified}
+	held.Author = store.Author{ID: m.User.ID, DisplayName: m.User.DisplayName, Role: m.User.Role, Verified: m.User.Verified,
+		Affiliation: m.User.Affiliation}
 	s.toModerators(ctx, m.Room.Slug, protocol.ReviewHeld{Type: "review.held", Room: m.Room.Slug, Held: WireHeld(held)})
 	s.afterScreen(ctx, d, store.Message{}, held.ID) // crisis alert, AE case (screen.go)
 	return store.Message{}, heldErr(held.ID)
@@ -304,5 +305,6 @@ func WireReport(r store.Report, author protocol.User) protocol.ReportItem {
 }
 
 func publicAuthor(a store.Author) protocol.User {
-	return protocol.User{ID: a.ID, DisplayName: a.DisplayName, Role: a.Role, Verified: a.Verified}
+	return protocol.User{ID: a.ID, DisplayName: a.DisplayName, Role: a.Role, Verified: a.Verified,
+		Badges: protocol.BadgesOf(a.Verified, a.Affiliation)}
 }

@@ -67,7 +67,7 @@ func (s *Screener) addBuiltins() error {
 			return err
 		}
 	}
-	for _, p := range slices.Concat(crisisPhrases, indirectPhrases) {
+	for _, p := range slices.Concat(crisisPhrases, indirectPhrases, actPhrases) {
 		if err := s.lex.add(p.pattern, entry{kind: kCrisis, term: p.term, weight: p.weight, flags: p.flags}); err != nil {
 			return err
 		}

@@ -57,6 +57,13 @@ func (s *Screener) crisis(sc *scan, out []Finding) []Finding {
 			e.flags&fEnd != 0 && !endsClause(sc, int(m.last)) {
 			continue
 		}
+		if e.flags&fAct != 0 {
+			k := desire(sc, int(m.first), e.flags&fPlan != 0)
+			if k < 0 {
+				continue
+			}
+			m.first = int32(k) // the finding spans the wish: "want to ... stay asleep"
+		}
 		conf := crisisConfidence(sc, m, e)
 		if have && m.first < cur.last {
 			if conf > curConf {
@@ -158,6 +165,31 @@ func crisisConfidence(sc *scan, m match, e *entry) float64 {
 		conf *= 0.8 // "I want the pain to stop, what's helped you?": asking about treatment
 	}
 	return conf * contextFactor(sc, st, outside(sc, st, first, last))
+}
+
+// actWindow is how many words before an act its wish or plan may stand.
+const actWindow = 8
+
+// desire returns the first token of the wish (cWant), or with plan also of the plan (cPlan),
+// within actWindow words before token i in its sentence, or -1. A wish separated from the
+// act by another clause's "but" does not count.
+func desire(sc *scan, i int, plan bool) int {
+	bits := cWant
+	if plan {
+		bits |= cPlan
+	}
+	k := -1
+	for j := i - 1; j >= 0 && j >= i-actWindow && sc.toks[j].sent == sc.toks[i].sent; j-- {
+		if sc.toks[j].cues&bits != 0 {
+			k = j
+		} else if k >= 0 {
+			break
+		}
+		if isClauseWord(sc.word(j)) {
+			break
+		}
+	}
+	return k
 }
 
 // endsClause reports that token i (one past a phrase) starts another clause or sentence, or

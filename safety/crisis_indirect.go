@@ -84,6 +84,50 @@ var indirectPhrases = []phraseDef{
 	{"poison", "garage with|and the engine running|on", 0.8, fMethod},
 	{"drowning", "walk|walking|walked into the sea|river|lake|ocean|water", 0.7, fMethod},
 	{"jump", "step|stepping|walk|walking|jump in front", 0.7, fMethod | fEnd},
+	{"kill myself", "hang|hanging|hanged himself|herself|themselves", 0.85, fMethod},
+	{"research", "painless|easy|easiest|quick|quickest|peaceful|best way|ways to die|end+it|kill+myself|do+it", 0.8, fMethod},
+	{"research", "painless|easy|easiest|quick|quickest|peaceful|best way|ways to go", 0.8, fMethod | fEnd},
+	// Other indirect ways.
+	{"can't go on", "talk me out of it|doing+it|this", 0.75, fSelf},
+	{"can't go on", "what i might|could|will|would do to myself", 0.75, 0},
+	{"can't go on", "might|could do something to myself", 0.75, 0},
+	{"can't go on", "no fight left|left+in+me", 0.7, 0},
+	{"can't go on", "ready|want|need for it|it+all|everything to be over|end", 0.7, 0},
+	{"can't go on", "the only thing|reason stopping|keeping me", 0.7, 0},
+	{"better off without me", "doing|do everyone|everybody|them|the+world a favour|favor", 0.6, 0},
+	{"want to die", "dying|death|being+dead would be|would+feel+like|feels+like a relief|a+release|a+blessing|" +
+		"easier|a+mercy", 0.75, 0},
+	{"goodbye note", "goodbye message|text|note|letter|post|video|voicemail", 0.75, 0},
+	{"self-harm", "cuts again|fresh+cuts|new+cuts", 0.7, 0},
+	{"self-harm", "wanted|want|needed|need it to hurt|to+bleed", 0.7, 0},
+	{"self-harm", "self harms", 0.75, fTopic},
+	{"check out", "check|checking out for+good|permanently|early|of+life", 0.8, 0},
+}
+
+// drugWords are the pills, drugs and insulin a means phrase may name.
+const drugWords = "pills|pill|tablets|tablet|meds|medication|painkillers|insulin|units|paracetamol|tylenol|" +
+	"ibuprofen|aspirin|opioids|oxycodone|oxy|morphine|codeine|co-codamol|tramadol|pregabalin|lyrica|" +
+	"gabapentin|amitriptyline|sertraline|citalopram|diazepam|valium|zopiclone|quetiapine|seroquel|lithium|" +
+	"propranolol|antidepressants|benzos|methadone|sleeping+pills|sleeping+tablets|prescription|stash|stockpile"
+
+// actPhrases are acts that count only after a wish or an intent within actWindow words in
+// the sentence (crisis.go, desire): "I want to ... stay asleep", "telling me to drive into
+// traffic". fPlan acts also count after a plan ("I'm going to take every pill"); the rest
+// need a wish, so "I thought I was going to die" is no crisis.
+var actPhrases = []phraseDef{
+	{"want to die", "die|be+dead|not+exist|not+be+alive|stop+existing|be+gone|disappear|vanish|not+be+here|" +
+		"stay+asleep|sleep+forever|never+wake+up|not+wake+up|let+it+take+me|not+be+around", 0.8, fAct},
+	{"want to die", "let|letting go", 0.7, fAct | fEnd},
+	{"end my life", "end|ending it|things|everything|it+all|my+life|myself", 0.8, fAct | fPlan},
+	{"kill myself", "kill|hurt|harm|cut|burn|starve|punish myself", 0.85, fAct | fPlan | fSelf},
+	{"can't go on", "give|giving up|in", 0.65, fAct | fEnd},
+	{"can't go on", "give|giving up and|on life|on+living|on+everything|for+good", 0.75, fAct},
+	{"can't go on", "stop|stopping fighting|trying|living|breathing", 0.75, fAct | fPlan},
+	{"overdose", "take|taking|swallow|swallowing|use|using all+my|all+of+my|all+the|all+of+the|all+these|all|" +
+		"every|every+one+of+my|the+whole|the+lot+of+my|the+lot+of|each+of+my " + drugWords, 0.85, fAct | fPlan | fMethod},
+	{"jump", "jump|jump+off|jump+from|throw+myself+off|throw+myself+in+front|drive+into|drive+off|crash+the+car|" +
+		"crash+my+car|step+in+front|walk+into+traffic|walk+into+the+sea|hang+myself|drown+myself|" +
+		"shoot+myself|overdose|od", 0.85, fAct | fPlan | fMethod},
 }
 
 // meansTerms extend methodTerms with means that, with an intent in the same or a next
@@ -92,9 +136,10 @@ var indirectPhrases = []phraseDef{
 var meansTerms = []phraseDef{
 	{"stockpiling", "stockpile|stockpiling|stockpiled|hoarding|hoarded|stashing|stashed|stash|saving|saved|" +
 		"saving+up|saved+up my|of|up", 0.9, fNear | fMeans | fNeedsDrug},
-	{"stockpiling", "stockpile|stash|hoard|supply of my|of pills|tablets|meds|insulin", 0.9, fNear | fMeans},
-	{"stockpiling", "# months|weeks of my|of [my] pills|tablets|meds|insulin|oxy|painkillers|morphine saved|" +
+	{"stockpiling", "stockpile|stash|hoard|supply of [my] pills|tablets|meds|insulin", 0.9, fNear | fMeans},
+	{"stockpiling", "# months|weeks|days of [my] pills|tablets|meds|insulin|oxy|painkillers|morphine saved|" +
 		"stashed|put+aside|hidden", 0.9, fNear | fMeans},
+	{"pills", "have|got|bought the|my|a+bottle+of|a+box+of pills|tablets|meds|stash", 0.85, fNear | fMeans},
 	{"pills", "pills|tablets|meds|insulin|rope|gun|everything ready|lined+up|sorted|counted|in+front+of+me", 0.85, fNear | fMeans},
 	{"pills", "counted|counting|counted+out|counting+out|lined+up all my|the|my pills|tablets|meds", 0.85, fNear | fMeans},
 }

@@ -9,6 +9,8 @@ const (
 	fEnd                          // the phrase counts only where it ends its clause
 	fMeans                        // a means that with an intent is a crisis on its own (crisis_means.go)
 	fNeedsDrug                    // fMeans only with a drug named nearby ("saving my insulin", not "saving my money")
+	fAct                          // counts only after a wish within actWindow words (actPhrases)
+	fPlan                         // an fAct phrase that a plan ("going to") also introduces
 )
 
 type phraseDef struct {
@@ -139,6 +141,17 @@ var suppressPhrases = []string{
 	"killing|kill myself trying|to+get|working|over|for",
 	"live in fear|dread",
 	"keep+going|carrying+on|going+on to|back|there",
+	"rather die|be+dead than",
+	"die at home|in+peace|peacefully|with+dignity|in+my+sleep",
+	"wake up to|at|with|early|for",
+	"give|giving|gave up on the|my|this|that|trying|it|them|him|her|smoking|sugar|carbs|dairy|work|getting|finding|ever|any",
+	"give|giving|gave up my|the|smoking|sugar|carbs|dairy|work|caffeine|alcohol|gluten|meat",
+	"stop|stopping fighting with|over|about",
+	"stop|stopping trying to|for",
+	"stop|stopping living in|with|like|off",
+	"pills|tablets|meds|medication|insulin in+the+morning|at+night|with+food|with+breakfast|with+dinner|on+holiday|with+me",
+	"hurt|hurting|harm|cut|burn myself cooking|shaving|chopping|at+the+gym|at+work|by+accident|accidentally",
+	"disappear for|from|into|off|to|a",
 }
 
 // methodTerms are means and quantities. They are reported only beside a crisis finding: in

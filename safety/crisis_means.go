@@ -15,6 +15,8 @@ const (
 	cCausal                       // gave me, made me, caused: a product causing a reaction
 	cAdvice                       // what's helped, any tips: asking for treatment advice
 	cRelief                       // stopped, got rid of, cured: relief of the symptom after it
+	cWant                         // want to, wish I could, thinking about: a wish before an act
+	cPlan                         // going to, planning to, tonight: a plan before an act
 )
 
 // cuePhrases are the cue lexicon.
@@ -24,27 +26,34 @@ var cuePhrases = []struct {
 }{
 	{"tonight|tomorrow|this+weekend|this+week|going+to|gonna|planning|plan+to|decided|ready|should+be+enough|" +
 		"enough+now|have+enough|got+enough|i+know+what|i+know+how+much|how+much+i'd+need|how+much+i+need|" +
-		"letting+it+happen|thinking+about+using|at+once|when+everyone|soon|finally|once+and+for+all", cIntent},
+		"letting+it+happen|thinking+about+using|at+once|when+everyone|soon|finally|once+and+for+all|" +
+		"in+front+of+me|on+the+table|next+to+me|beside+me|laid+out", cIntent},
 	{"by+mistake|by+accident|accidentally|accidental|mistakenly|mixed+up|mix+up|mix-up|wrong+pen|wrong+dose|" +
 		"double-dosed|double+dosed|ate|chewed", cAccident},
 	{"now i'm|im|i+am stable|fine|okay|ok|well|better|happy|safe|in+a+good+place", cRecovered},
 	{"therapy|treatment|meds|support|dbt|cbt helped|got+me+through|saved+me", cRecovered},
 	{"much better now|doing well|doing+better|doing+brilliantly|doing+amazing|grateful|proud|thriving", cRecovered},
 	{"how much|many", cHowMuch},
+	{"want+to|wanna|wanted+to|wants+to|wish+i+could|wish+to|ready+to|rather|i'd+rather|need+to|needs+to|" +
+		"tempted+to|urge+to|urges+to|thinking+about|thinking+of|think+about|thought+about|thoughts+of|" +
+		"thoughts+about|pray|hope|longing+to|telling+me+to|tells+me+to|told+me+to|should+just|could+just|" +
+		"might+just|decided+to|ready+for|going+to+just|urge|fantasising+about|fantasizing+about", cWant},
+	{"going+to|gonna|planning+to|plan+to|about+to|i'll|i+will|tonight|decided+to|i'm+going+to|try+to", cPlan},
 	{"to kill|to+end me|it|myself", cLethal},
 	{"would|will|could kill|end me|it", cLethal},
 	{"would+be|is|be fatal|lethal|deadly|enough+to+die", cLethal},
 	{"to die|not+wake+up|never+wake+up|overdose|od", cLethal},
 	{"would|will it take|do+it", cWeakEnd},
+	{"would|will be enough|do+it", cWeakEnd},
 	{"it would|will take", cWeakEnd},
 	{"it'd take", cWeakEnd},
-	{"because|shortage|shortages|strike|supply|trip|holiday|holidays|travel|travelling|traveling|abroad|" +
+	{"because|shortage|shortages|strike|trip|holiday|holidays|travel|travelling|traveling|abroad|" +
 		"in+case|just+in+case|cost|costs|price|prices|prescription|pharmacy|refill|brexit", cReason},
 	{"pills|tablets|meds|medication|medications|painkillers|insulin|paracetamol|acetaminophen|tylenol|" +
 		"ibuprofen|aspirin|opioids|oxycodone|oxy|morphine|fentanyl|codeine|co-codamol|tramadol|pregabalin|" +
 		"gabapentin|amitriptyline|nortriptyline|sertraline|citalopram|fluoxetine|mirtazapine|diazepam|valium|" +
 		"zopiclone|zolpidem|quetiapine|lithium|propranolol|antidepressants|sleeping+pills|sleeping+tablets|" +
-		"benzos|digoxin|warfarin|methadone|rope|gun", cDrug},
+		"benzos|digoxin|warfarin|methadone|rope|gun|units|seroquel|novorapid|lantus|humalog", cDrug},
 	{"gone|went+away|go+away|goes+away|gone+away|stopped|cleared|cleared+up|eased|eased+off|calmed|calmed+down|" +
 		"lifted|disappeared|vanished|resolved|subsided|settled+down|got+rid+of|get+rid+of|took+away|" +
 		"taken+away|away|fixed|cured|no+more|lifted", cResolved},

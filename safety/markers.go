@@ -71,7 +71,8 @@ var markerPhrases = []struct {
 	{"prevention|awareness|rates|rate|statistics|stats|research|study|studies|article|documentary|" +
 		"month|week|training|course|charity|campaign|warning|warnings|risk|side+effect|side+effects|" +
 		"leaflet|label|podcast|book|show|film|movie|episode|news|scene|scenes|storyline|plot|series|memoir|" +
-		"lecture|exam|exams|studying|homework|textbook|module|pharmacology|class", mInfo},
+		"lecture|exam|exams|studying|homework|textbook|module|pharmacology|class|educator|educators|covered|" +
+		"explained|explains|workshop|workshops", mInfo},
 
 	{"for|treat|treats|treated|treating|treatment|prevent|prevents|preventing|against|manage|manages|" +
 		"managing|control|controls|controlling|relieve|relieves|relief|help|helps|helped|helping|" +

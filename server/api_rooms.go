@@ -62,11 +62,18 @@ func (s *Server) updateRoom(w http.ResponseWriter, r *http.Request, _ store.Sess
 		SlowModeS  *int    `json:"slow_mode_s"`
 		Locked     *bool   `json:"locked"`
 		Sponsor    *string `json:"sponsor"`
+		Disclosure *string `json:"disclosure"` // admins only; audited on its own (api_disclosure.go)
 		PIIPolicy  *string `json:"pii_policy"` // room moderators; audited on its own (rooms/screen_policy.go)
 	}
 	if err := httpx.DecodeJSON(w, r, &req); err != nil {
 		httpx.WriteError(w, r, err)
 		return
+	}
+	if req.Disclosure != nil {
+		if _, err := s.rooms.SetDisclosure(r.Context(), u, r.PathValue("slug"), *req.Disclosure); err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
 	}
 	if req.PIIPolicy != nil {
 		if err := s.rooms.SetPIIPolicy(r.Context(), u, r.PathValue("slug"), *req.PIIPolicy); err != nil {

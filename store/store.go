@@ -41,6 +41,7 @@ type User struct {
 	DisplayName string
 	Role        string // RoleMember, RoleClinician, RoleModerator, RoleAdmin
 	Verified    bool   // a clinician verified by an admin
+	Affiliation string // company the account is affiliated with ("" = none); set by admins only
 	CreatedAt   time.Time
 }
 
@@ -77,6 +78,7 @@ type Room struct {
 	SlowModeS         int
 	Locked            bool
 	Sponsor           string
+	Disclosure        string // sponsorship disclosure shown with Sponsor (disclosure.go)
 	LastSeq           int64
 	CreatedAt         time.Time
 }
@@ -116,6 +118,7 @@ type Author struct {
 	DisplayName string
 	Role        string
 	Verified    bool
+	Affiliation string // shown as a badge; see User.Affiliation
 }
 
 // Message is a stored chat message. Deleted messages keep their text in the store for

@@ -77,11 +77,11 @@ func (s *Store) appendBatch(ctx context.Context, batch []*groupcommit.Request) e
 	if err != nil {
 		return fmt.Errorf("rooms: %w", err)
 	}
-	authors, err := lookup(ctx, tx, `SELECT id, display_name, role, verified FROM users WHERE id = ANY($1)`, batch,
+	authors, err := lookup(ctx, tx, `SELECT id, display_name, role, verified, affiliation FROM users WHERE id = ANY($1)`, batch,
 		func(m store.NewMessage) string { return m.AuthorID },
 		func(rows *sql.Rows) (string, store.Author, error) {
 			var a store.Author
-			err := rows.Scan(&a.ID, &a.DisplayName, &a.Role, &a.Verified)
+			err := rows.Scan(&a.ID, &a.DisplayName, &a.Role, &a.Verified, &a.Affiliation)
 			return a.ID, a, err
 		})
 	if err != nil {

@@ -24,7 +24,7 @@ func (s *Store) Memberships(ctx context.Context, roomID string, limit int) ([]st
 	}
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT m.room_id, m.user_id, m.role, m.accepted_version, m.accepted_at, m.muted_until,
-		       m.banned, m.updated_at, u.display_name, u.role, u.verified
+		       m.banned, m.updated_at, u.display_name, u.role, u.verified, u.affiliation
 		FROM memberships m JOIN users u ON u.id = m.user_id
 		WHERE m.room_id = $1
 		ORDER BY m.banned DESC,
@@ -41,7 +41,7 @@ func (s *Store) Memberships(ctx context.Context, roomID string, limit int) ([]st
 			accepted, muted sql.NullTime
 		)
 		if err := rows.Scan(&rm.RoomID, &rm.UserID, &rm.Role, &rm.AcceptedVersion, &accepted, &muted,
-			&rm.Banned, &rm.UpdatedAt, &rm.User.DisplayName, &rm.User.Role, &rm.User.Verified); err != nil {
+			&rm.Banned, &rm.UpdatedAt, &rm.User.DisplayName, &rm.User.Role, &rm.User.Verified, &rm.User.Affiliation); err != nil {
 			return nil, mapErr(fmt.Errorf("memberships of room %s: %w", roomID, err))
 		}
 		rm.AcceptedAt, rm.MutedUntil, rm.UpdatedAt = fromNull(accepted), fromNull(muted), rm.UpdatedAt.UTC()

@@ -10,12 +10,12 @@ import (
 )
 
 const roomCols = `id, slug, name, condition, kind, visibility, guidelines, guidelines_version,
-	slow_mode_s, locked, sponsor, last_seq, created_at`
+	slow_mode_s, locked, sponsor, last_seq, created_at, disclosure`
 
 func scanRoom(sc scanner) (store.Room, error) {
 	var r store.Room
 	if err := sc.Scan(&r.ID, &r.Slug, &r.Name, &r.Condition, &r.Kind, &r.Visibility, &r.Guidelines,
-		&r.GuidelinesVersion, &r.SlowModeS, &r.Locked, &r.Sponsor, &r.LastSeq, &r.CreatedAt); err != nil {
+		&r.GuidelinesVersion, &r.SlowModeS, &r.Locked, &r.Sponsor, &r.LastSeq, &r.CreatedAt, &r.Disclosure); err != nil {
 		return store.Room{}, err
 	}
 	r.CreatedAt = r.CreatedAt.UTC()

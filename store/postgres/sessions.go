@@ -20,7 +20,7 @@ import (
 // session's end. Many voters share a FOR SHARE lock without waiting on one another.
 // Audited changes take the audit head first, as every audited write does.
 
-const sessionCols = `s.id, s.room_id, r.slug, s.kind, s.title, s.host_id, u.display_name, u.role, u.verified,
+const sessionCols = `s.id, s.room_id, r.slug, s.kind, s.title, s.host_id, u.display_name, u.role, u.verified, u.affiliation,
 	s.starts_at, s.sponsor, s.state, s.started_at, s.ended_at, s.created_by, s.created_at`
 
 const sessionFrom = ` FROM room_sessions s JOIN rooms r ON r.id = s.room_id JOIN users u ON u.id = s.host_id `
@@ -31,7 +31,7 @@ func scanRoomSession(sc scanner) (store.RoomSession, error) {
 		started, ended sql.NullTime
 	)
 	if err := sc.Scan(&rs.ID, &rs.RoomID, &rs.RoomSlug, &rs.Kind, &rs.Title, &rs.Host.ID, &rs.Host.DisplayName,
-		&rs.Host.Role, &rs.Host.Verified, &rs.StartsAt, &rs.Sponsor, &rs.State, &started, &ended, &rs.CreatedBy,
+		&rs.Host.Role, &rs.Host.Verified, &rs.Host.Affiliation, &rs.StartsAt, &rs.Sponsor, &rs.State, &started, &ended, &rs.CreatedBy,
 		&rs.CreatedAt); err != nil {
 		return store.RoomSession{}, err
 	}
@@ -218,7 +218,7 @@ func (s *Store) EndRoomSession(ctx context.Context, id string, audit store.Audit
 
 // Questions.
 
-const questionCols = `q.id, q.session_id, q.room_id, q.author_id, u.display_name, u.role, u.verified, q.text,
+const questionCols = `q.id, q.session_id, q.room_id, q.author_id, u.display_name, u.role, u.verified, u.affiliation, q.text,
 	q.status, q.reason, q.rule_id, (SELECT count(*) FROM question_votes v WHERE v.question_id = q.id),
 	q.created_at, q.decided_by, q.decided_at`
 
@@ -230,7 +230,7 @@ func scanQuestion(sc scanner) (store.Question, error) {
 		decided sql.NullTime
 	)
 	if err := sc.Scan(&q.ID, &q.SessionID, &q.RoomID, &q.Author.ID, &q.Author.DisplayName, &q.Author.Role,
-		&q.Author.Verified, &q.Text, &q.Status, &q.Reason, &q.RuleID, &q.Votes, &q.CreatedAt, &q.DecidedBy, &decided); err != nil {
+		&q.Author.Verified, &q.Author.Affiliation, &q.Text, &q.Status, &q.Reason, &q.RuleID, &q.Votes, &q.CreatedAt, &q.DecidedBy, &decided); err != nil {
 		return store.Question{}, err
 	}
 	q.CreatedAt, q.DecidedAt = q.CreatedAt.UTC(), fromNull(decided)

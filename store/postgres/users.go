@@ -9,11 +9,11 @@ import (
 	"github.com/havenhealth/haven/store"
 )
 
-const userCols = `id, email, display_name, role, verified, created_at`
+const userCols = `id, email, display_name, role, verified, created_at, affiliation`
 
 func scanUser(sc scanner, extra ...any) (store.User, error) {
 	var u store.User
-	dest := append([]any{&u.ID, &u.Email, &u.DisplayName, &u.Role, &u.Verified, &u.CreatedAt}, extra...)
+	dest := append([]any{&u.ID, &u.Email, &u.DisplayName, &u.Role, &u.Verified, &u.CreatedAt, &u.Affiliation}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return store.User{}, err
 	}
@@ -120,7 +120,7 @@ func (s *Store) SessionUser(ctx context.Context, tokenHash []byte, now time.Time
 	}
 	defer cancel()
 	var ss store.Session
-	row := s.db.QueryRowContext(ctx, `SELECT u.id, u.email, u.display_name, u.role, u.verified, u.created_at,
+	row := s.db.QueryRowContext(ctx, `SELECT u.id, u.email, u.display_name, u.role, u.verified, u.created_at, u.affiliation,
 			s.id, s.token_hash, s.created_at, s.expires_at
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2`, tokenHash, ts(now))

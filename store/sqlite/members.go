@@ -25,7 +25,7 @@ func (s *Store) Memberships(ctx context.Context, roomID string, limit int) ([]st
 	// muted_until is fixed-width text, so it sorts as time; "IS NULL" puts mutes first.
 	rows, err := s.r.QueryContext(ctx, `
 		SELECT m.room_id, m.user_id, m.role, m.accepted_version, m.accepted_at, m.muted_until,
-		       m.banned, m.updated_at, u.display_name, u.role, u.verified
+		       m.banned, m.updated_at, u.display_name, u.role, u.verified, u.affiliation
 		FROM memberships m JOIN users u ON u.id = m.user_id
 		WHERE m.room_id = ?1
 		ORDER BY m.banned DESC,
@@ -43,7 +43,7 @@ func (s *Store) Memberships(ctx context.Context, roomID string, limit int) ([]st
 			accepted, muted, upd sql.NullString
 		)
 		if err := rows.Scan(&rm.RoomID, &rm.UserID, &rm.Role, &rm.AcceptedVersion, &accepted, &muted,
-			&rm.Banned, &upd, &rm.User.DisplayName, &rm.User.Role, &rm.User.Verified); err != nil {
+			&rm.Banned, &upd, &rm.User.DisplayName, &rm.User.Role, &rm.User.Verified, &rm.User.Affiliation); err != nil {
 			return nil, mapErr(fmt.Errorf("memberships of room %s: %w", roomID, err))
 		}
 		if rm.AcceptedAt, err = parseTime(accepted); err == nil {

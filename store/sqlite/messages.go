@@ -11,7 +11,7 @@ import (
 	"github.com/havenhealth/haven/store"
 )
 
-const msgCols = `m.id, m.room_id, m.seq, m.author_id, u.display_name, u.role, u.verified,
+const msgCols = `m.id, m.room_id, m.seq, m.author_id, u.display_name, u.role, u.verified, u.affiliation,
 	m.client_msg_id, m.text, m.created_at, m.deleted_at, m.deleted_by`
 
 const msgFrom = ` FROM messages m JOIN users u ON u.id = m.author_id `
@@ -23,7 +23,7 @@ func scanMessage(sc scanner) (store.Message, error) {
 		deleted sql.NullString
 	)
 	if err := sc.Scan(&m.ID, &m.RoomID, &m.Seq, &m.Author.ID, &m.Author.DisplayName, &m.Author.Role,
-		&m.Author.Verified, &m.ClientMsgID, &m.Text, &created, &deleted, &m.DeletedBy); err != nil {
+		&m.Author.Verified, &m.Author.Affiliation, &m.ClientMsgID, &m.Text, &created, &deleted, &m.DeletedBy); err != nil {
 		return store.Message{}, err
 	}
 	var err error

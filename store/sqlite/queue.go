@@ -8,7 +8,7 @@ import (
 	"github.com/havenhealth/haven/store"
 )
 
-const heldCols = `h.id, h.room_id, h.author_id, u.display_name, u.role, u.verified, h.client_msg_id, h.text,
+const heldCols = `h.id, h.room_id, h.author_id, u.display_name, u.role, u.verified, u.affiliation, h.client_msg_id, h.text,
 	h.reason, h.rule_id, h.created_at, h.status, h.decided_by, h.decided_at, h.seq`
 
 const heldFrom = ` FROM held_messages h JOIN users u ON u.id = h.author_id `
@@ -19,7 +19,7 @@ func scanHeld(sc scanner) (store.HeldMessage, error) {
 		created, decided sql.NullString
 		seq              sql.NullInt64
 	)
-	if err := sc.Scan(&h.ID, &h.RoomID, &h.Author.ID, &h.Author.DisplayName, &h.Author.Role, &h.Author.Verified,
+	if err := sc.Scan(&h.ID, &h.RoomID, &h.Author.ID, &h.Author.DisplayName, &h.Author.Role, &h.Author.Verified, &h.Author.Affiliation,
 		&h.ClientMsgID, &h.Text, &h.Reason, &h.RuleID, &created, &h.Status, &h.DecidedBy, &decided, &seq); err != nil {
 		return store.HeldMessage{}, err
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 const roomCols = `id, slug, name, condition, kind, visibility, guidelines, guidelines_version,
-	slow_mode_s, locked, sponsor, last_seq, created_at`
+	slow_mode_s, locked, sponsor, last_seq, created_at, disclosure`
 
 func scanRoom(sc scanner) (store.Room, error) {
 	var (
@@ -18,7 +18,7 @@ func scanRoom(sc scanner) (store.Room, error) {
 		created string
 	)
 	if err := sc.Scan(&r.ID, &r.Slug, &r.Name, &r.Condition, &r.Kind, &r.Visibility, &r.Guidelines,
-		&r.GuidelinesVersion, &r.SlowModeS, &r.Locked, &r.Sponsor, &r.LastSeq, &created); err != nil {
+		&r.GuidelinesVersion, &r.SlowModeS, &r.Locked, &r.Sponsor, &r.LastSeq, &created, &r.Disclosure); err != nil {
 		return store.Room{}, err
 	}
 	t, err := time.Parse(timeLayout, created)

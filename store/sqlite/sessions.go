@@ -16,7 +16,7 @@ import (
 // connection (BEGIN IMMEDIATE), so a state check and the write it guards cannot be split by
 // another writer: no vote lands after its poll's close, no question after its session's end.
 
-const sessionCols = `s.id, s.room_id, r.slug, s.kind, s.title, s.host_id, u.display_name, u.role, u.verified,
+const sessionCols = `s.id, s.room_id, r.slug, s.kind, s.title, s.host_id, u.display_name, u.role, u.verified, u.affiliation,
 	s.starts_at, s.sponsor, s.state, s.started_at, s.ended_at, s.created_by, s.created_at`
 
 const sessionFrom = ` FROM room_sessions s JOIN rooms r ON r.id = s.room_id JOIN users u ON u.id = s.host_id `
@@ -27,7 +27,7 @@ func scanRoomSession(sc scanner) (store.RoomSession, error) {
 		starts, started, ended, created sql.NullString
 	)
 	if err := sc.Scan(&rs.ID, &rs.RoomID, &rs.RoomSlug, &rs.Kind, &rs.Title, &rs.Host.ID, &rs.Host.DisplayName,
-		&rs.Host.Role, &rs.Host.Verified, &starts, &rs.Sponsor, &rs.State, &started, &ended, &rs.CreatedBy, &created); err != nil {
+		&rs.Host.Role, &rs.Host.Verified, &rs.Host.Affiliation, &starts, &rs.Sponsor, &rs.State, &started, &ended, &rs.CreatedBy, &created); err != nil {
 		return store.RoomSession{}, err
 	}
 	var err error
@@ -204,7 +204,7 @@ func (s *Store) EndRoomSession(ctx context.Context, id string, audit store.Audit
 
 // Questions.
 
-const questionCols = `q.id, q.session_id, q.room_id, q.author_id, u.display_name, u.role, u.verified, q.text,
+const questionCols = `q.id, q.session_id, q.room_id, q.author_id, u.display_name, u.role, u.verified, u.affiliation, q.text,
 	q.status, q.reason, q.rule_id, (SELECT count(*) FROM question_votes v WHERE v.question_id = q.id),
 	q.created_at, q.decided_by, q.decided_at`
 
@@ -216,7 +216,7 @@ func scanQuestion(sc scanner) (store.Question, error) {
 		created, decided sql.NullString
 	)
 	if err := sc.Scan(&q.ID, &q.SessionID, &q.RoomID, &q.Author.ID, &q.Author.DisplayName, &q.Author.Role,
-		&q.Author.Verified, &q.Text, &q.Status, &q.Reason, &q.RuleID, &q.Votes, &created, &q.DecidedBy, &decided); err != nil {
+		&q.Author.Verified, &q.Author.Affiliation, &q.Text, &q.Status, &q.Reason, &q.RuleID, &q.Votes, &created, &q.DecidedBy, &decided); err != nil {
 		return store.Question{}, err
 	}
 	var err error

@@ -9,14 +9,14 @@ import (
 	"github.com/havenhealth/haven/store"
 )
 
-const userCols = `id, email, display_name, role, verified, created_at`
+const userCols = `id, email, display_name, role, verified, created_at, affiliation`
 
 func scanUser(sc scanner, extra ...any) (store.User, error) {
 	var (
 		u       store.User
 		created string
 	)
-	dest := append([]any{&u.ID, &u.Email, &u.DisplayName, &u.Role, &u.Verified, &created}, extra...)
+	dest := append([]any{&u.ID, &u.Email, &u.DisplayName, &u.Role, &u.Verified, &created, &u.Affiliation}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return store.User{}, err
 	}
@@ -131,7 +131,7 @@ func (s *Store) SessionUser(ctx context.Context, tokenHash []byte, now time.Time
 		ss               store.Session
 		created, expires string
 	)
-	row := s.r.QueryRowContext(ctx, `SELECT u.id, u.email, u.display_name, u.role, u.verified, u.created_at,
+	row := s.r.QueryRowContext(ctx, `SELECT u.id, u.email, u.display_name, u.role, u.verified, u.created_at, u.affiliation,
 			s.id, s.token_hash, s.created_at, s.expires_at
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?`, tokenHash, fmtTime(now))

@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runMembers(t, fresh)
 	runSessions(t, fresh)
 	runEdits(t, fresh)
+	runDisclosure(t, fresh)
 	runPrivacy(t, fresh)
 	runAdverse(t, fresh)
 }

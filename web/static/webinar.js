@@ -121,7 +121,27 @@ class WebinarArea {
     if (t === "session.update") this.sessions.update(ev.session);
     else if (t.startsWith("qa.")) this.qa.handleEvent(ev);
     else if (t === "poll.results") this.polls.handleEvent(ev);
+    else if (t === "media.started") this.mediaStarted(ev);
+    else if (t === "media.ended" && (!this.media || this.media.ended)) this.mediaStopped();
     else if (t.startsWith("media.")) this.media?.handleEvent(ev);
+  }
+
+  /** The room's media started (media.started, to everyone in the room): offer to join
+   * when no scheduled session already does (sessions.js shows its own Join button). */
+  mediaStarted(ev) {
+    if (this.closed || (this.media && !this.media.ended)) return;
+    if (this.sessions.list.some((x) => x.state === "live")) return;
+    const who = ev.by?.display_name ? ` ${ev.by.display_name} started it.` : "";
+    this.showNote(`A live ${ev.kind === "support" ? "support session" : "session"} is on in this room.${who}`, { rejoin: true, label: "Join" });
+    this.noteStarted = true;
+  }
+
+  /** The room's media ended while we were not in it: the offer to join goes. (A
+   * participant hears media.ended as one too; its own note stays.) */
+  mediaStopped() {
+    if (!this.noteStarted) return;
+    this.noteStarted = false;
+    this.showNote("");
   }
 
   pickCurrent() {
@@ -145,13 +165,14 @@ class WebinarArea {
     await this.socket.request("media.end", { room: this.slug, session: session.id });
   }
 
-  showNote(text, { rejoin = false, error = false } = {}) {
+  showNote(text, { rejoin = false, error = false, label = "Join again" } = {}) {
+    this.noteStarted = false;
     this.note.replaceChildren();
     this.note.hidden = !text;
     this.note.classList.toggle("media-note-error", error);
     if (!text) return;
     this.note.append(h("p", {}, text));
-    if (rejoin) this.note.append(h("button", { type: "button", class: "btn btn-secondary btn-small", id: "media-rejoin", onclick: () => this.joinMedia() }, "Join again"));
+    if (rejoin) this.note.append(h("button", { type: "button", class: "btn btn-secondary btn-small", id: "media-rejoin", onclick: () => this.joinMedia() }, label));
   }
 
   async joinMedia({ resume } = {}) {

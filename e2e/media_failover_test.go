@@ -1,0 +1,77 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/havenhealth/haven/internal/testenv"
+	"github.com/havenhealth/haven/internal/wsclient"
+)
+
+// TestMediaOwnerDeathEndsSession: two real haven processes on PostgreSQL and Redis. A
+// webinar runs on node A; an attendee connected to node B receives its media, and another
+// member of the room on node B watches without joining. Node A is killed (SIGKILL, so it
+// cannot say goodbye): within the registry's TTL the attendee gets media.ended with reason
+// owner_lost, and so does the room. A host on node B then starts the session again, the
+// room hears media.started, and the attendee can join it.
+func TestMediaOwnerDeathEndsSession(t *testing.T) {
+	rs := testenv.StartRedis(t)
+	dsn := testenv.PostgresURL(t)
+	c := &cluster{t: t}
+	var procs []*proc
+	for i := 0; i < 2; i++ {
+		p := startProc(t, procConfig{ID: fmt.Sprintf("mnode-%d", i+1), DatabaseURL: dsn, RedisURL: rs.URL(),
+			Env: []string{"HAVEN_RTC_LISTEN_IP=127.0.0.1", "HAVEN_RTC_UDP_PORT=" + strconv.Itoa(testenv.FreePort(t))}})
+		procs = append(procs, p)
+		c.Nodes = append(c.Nodes, &node{ID: p.ID, URL: p.URL})
+	}
+	admin := wsclient.Account{Token: c.adminToken()}
+	slug := fmt.Sprintf("failover-%d", time.Now().UnixNano())
+	body := fmt.Appendf(nil, `{"slug":%q,"name":"Webinar","condition":"Testing","kind":"webinar","guidelines":"Be kind."}`, slug)
+	if status, err := wsclient.PostJSON(ctxT(t, 10*time.Second), c.Nodes[1].URL+"/api/rooms", admin.Token, body, nil); err != nil || status != http.StatusCreated {
+		t.Fatalf("create webinar room: %d %v", status, err)
+	}
+	watcher, _ := c.joined(1, slug)
+
+	host := newRTCPeer(t, c.dial(0, admin), slug)
+	join(t, host.conn, slug, nil)
+	host.must("media.start", nil)
+	if ev, err := watcher.Next(ctxT(t, 10*time.Second), "media.started"); err != nil || ev.Str("kind") != "webinar" {
+		t.Fatalf("the room was not told the session started: %v %v", ev, err)
+	}
+	host.join()
+	host.publish()
+	att, _ := c.joined(1, slug)
+	a := newRTCPeer(t, att, slug)
+	a.join()
+	a.waitPackets(host.participant+":video", 10, 15*time.Second)
+
+	killed := time.Now()
+	procs[0].kill()
+	ended := a.next("media.ended", 30*time.Second, func(m wsclient.Msg) bool { return m.Str("reason") == "owner_lost" })
+	t.Logf("media.ended %v after the kill", time.Since(killed).Round(100*time.Millisecond))
+	if ended.Str("room") != slug {
+		t.Fatalf("media.ended for another room: %v", ended)
+	}
+	ev, err := watcher.Next(ctxT(t, 10*time.Second), "media.ended")
+	if err != nil || ev.Str("reason") != "owner_lost" {
+		t.Fatalf("the room was not told the session ended: %v %v", ev, err)
+	}
+
+	// A host restarts it on node B; the attendee joins the new session there.
+	host2 := newRTCPeer(t, c.dial(1, admin), slug)
+	join(t, host2.conn, slug, nil)
+	host2.must("media.start", nil)
+	if ev, err := watcher.Next(ctxT(t, 10*time.Second), "media.started"); err != nil {
+		t.Fatalf("the room was not told the session restarted: %v %v", ev, err)
+	}
+	host2.join()
+	r := a.must("media.join", nil)
+	st, _ := r["state"].(map[string]any)
+	if ps, _ := st["participants"].([]any); len(ps) != 2 {
+		t.Fatalf("restarted session's participants: %v", st["participants"])
+	}
+}
