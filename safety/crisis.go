@@ -57,6 +57,9 @@ func (s *Screener) crisis(sc *scan, out []Finding) []Finding {
 			e.flags&fEnd != 0 && !endsClause(sc, int(m.last)) {
 			continue
 		}
+		if e.flags&fHarmCtx != 0 && !cueNear(sc, sc.toks[m.first].sent, cHarmCtx) {
+			continue
+		}
 		if e.flags&fAct != 0 {
 			k := desire(sc, int(m.first), e.flags&fPlan != 0)
 			if k < 0 {

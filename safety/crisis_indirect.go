@@ -88,6 +88,8 @@ var indirectPhrases = []phraseDef{
 	{"research", "painless|easy|easiest|quick|quickest|peaceful|best way|ways to die|end+it|kill+myself|do+it", 0.8, fMethod},
 	{"research", "painless|easy|easiest|quick|quickest|peaceful|best way|ways to go", 0.8, fMethod | fEnd},
 	// Other indirect ways.
+	{"don't want to live", "don't|dont|do+not want+to|wanna do+this+anymore|do+this+any+more|go+on|keep+going|" +
+		"fight+anymore|exist+anymore|keep+fighting", 0.8, 0},
 	{"can't go on", "talk me out of it|doing+it|this", 0.75, fSelf},
 	{"can't go on", "what i might|could|will|would do to myself", 0.75, 0},
 	{"can't go on", "might|could do something to myself", 0.75, 0},
@@ -97,7 +99,20 @@ var indirectPhrases = []phraseDef{
 	{"better off without me", "doing|do everyone|everybody|them|the+world a favour|favor", 0.6, 0},
 	{"want to die", "dying|death|being+dead would be|would+feel+like|feels+like a relief|a+release|a+blessing|" +
 		"easier|a+mercy", 0.75, 0},
-	{"goodbye note", "goodbye message|text|note|letter|post|video|voicemail", 0.75, 0},
+	{"goodbye note", "goodbye message|text|note|letter|post|video|voicemail|messages|texts|notes|letters|posts", 0.75, 0},
+	{"goodbye note", "this will+be|is|be my last post|message|night|birthday|christmas|goodbye", 0.7, fEnd},
+	{"want to die", "waiting|waiting+around to die|for+death|for+the+end", 0.7, 0},
+	{"end my life", "so|so+that|and+then it|it+all|everything ends|will+end|would+end|is+over|can+end|stops", 0.7, 0},
+	{"end my life", "make it|everything|it+all stop|end for+good|forever|permanently", 0.8, 0},
+	{"end my life", "why not|might+as+well|may+as+well speed it|things|the+process up", 0.7, 0},
+	{"end my life", "why not|might+as+well|may+as+well hurry+it+up|get+it+over+with|end+it+now|end+it", 0.7, 0},
+	{"end my life", "planned|worked+out|figured+out|know|decided how|when|where i'd|i'll|i+will|i'm+going+to|i+would do+it|end+it", 0.75, fSelf},
+	{"can't go on", "not strong enough to keep+living|go+on|carry+on|keep+going|keep+fighting|live+like+this", 0.75, 0},
+	{"overdose", "enough to die|not+wake+up|never+wake+up|kill+me|end+it|end+my+life", 0.75, fMethod},
+	{"overdose", "plan and the means|means", 0.85, fMethod},
+	{"overdose", "have|got the means", 0.7, fMethod | fSelf},
+	{"self-harm", "burned|burnt|cut|scratched|scalded|carved|hit|punched|bit my|into+my arm|arms|wrist|wrists|" +
+		"thigh|thighs|legs|leg|skin|stomach|hand|hands", 0.8, fSelf | fHarmCtx},
 	{"self-harm", "cuts again|fresh+cuts|new+cuts", 0.7, 0},
 	{"self-harm", "wanted|want|needed|need it to hurt|to+bleed", 0.7, 0},
 	{"self-harm", "self harms", 0.75, fTopic},
@@ -115,8 +130,12 @@ const drugWords = "pills|pill|tablets|tablet|meds|medication|painkillers|insulin
 // traffic". fPlan acts also count after a plan ("I'm going to take every pill"); the rest
 // need a wish, so "I thought I was going to die" is no crisis.
 var actPhrases = []phraseDef{
-	{"want to die", "die|be+dead|not+exist|not+be+alive|stop+existing|be+gone|disappear|vanish|not+be+here|" +
-		"stay+asleep|sleep+forever|never+wake+up|not+wake+up|let+it+take+me|not+be+around", 0.8, fAct},
+	{"want to die", "die|be+dead|not+exist|not+be+alive|stop+existing|be+gone|not+be+here|" +
+		"stay+asleep|sleep+forever|never+wake+up|not+wake+up|let+it+take+me|not+be+around|never+have+to+wake+up|" +
+		"not+have+to+wake+up|go+to+sleep+and+never+wake+up|go+to+sleep+and+not+wake+up", 0.8, fAct},
+	{"want to die", "disappear|vanish", 0.75, fAct | fEnd},
+	{"want to die", "disappear|vanish forever|for+good|permanently|completely|and+never+come+back", 0.8, fAct},
+	{"self-harm", "use|turn it on myself|on+me", 0.8, fAct | fSelf},
 	{"want to die", "let|letting go", 0.7, fAct | fEnd},
 	{"end my life", "end|ending it|things|everything|it+all|my+life|myself", 0.8, fAct | fPlan},
 	{"kill myself", "kill|hurt|harm|cut|burn|starve|punish myself", 0.85, fAct | fPlan | fSelf},
@@ -125,7 +144,13 @@ var actPhrases = []phraseDef{
 	{"can't go on", "stop|stopping fighting|trying|living|breathing", 0.75, fAct | fPlan},
 	{"overdose", "take|taking|swallow|swallowing|use|using all+my|all+of+my|all+the|all+of+the|all+these|all|" +
 		"every|every+one+of+my|the+whole|the+lot+of+my|the+lot+of|each+of+my " + drugWords, 0.85, fAct | fPlan | fMethod},
-	{"jump", "jump|jump+off|jump+from|throw+myself+off|throw+myself+in+front|drive+into|drive+off|crash+the+car|" +
+	{"overdose", "take|taking|swallow|swallowing all+her|all+his|all+their|all+of+her|all+of+his " + drugWords, 0.85,
+		fAct | fPlan | fMethod},
+	{"jump", "jump+off|jump+from|jumping+off|jumping+from|throw+myself+off|throwing+myself+off|" +
+		"driving+into|driving+off|crashing+the+car|crashing+my+car|stepping+in+front|walking+into+traffic|" +
+		"walking+into+the+sea|hanging+myself|drowning+myself|shooting+myself|overdosing|jump+in+front|" +
+		"jumping+in+front|throw+myself+in+front|throwing+myself+in+front", 0.85, fAct | fPlan | fMethod},
+	{"jump", "throw+myself+off|throw+myself+in+front|drive+into|drive+off|crash+the+car|" +
 		"crash+my+car|step+in+front|walk+into+traffic|walk+into+the+sea|hang+myself|drown+myself|" +
 		"shoot+myself|overdose|od", 0.85, fAct | fPlan | fMethod},
 }
@@ -135,7 +160,8 @@ var actPhrases = []phraseDef{
 // even without an ideation phrase (crisis_means.go): a stockpile, pills set out or ready.
 var meansTerms = []phraseDef{
 	{"stockpiling", "stockpile|stockpiling|stockpiled|hoarding|hoarded|stashing|stashed|stash|saving|saved|" +
-		"saving+up|saved+up my|of|up", 0.9, fNear | fMeans | fNeedsDrug},
+		"saving+up|saved+up|collecting|collected|hiding|hid|squirrelling|squirreling|keeping|kept my|of|up", 0.9,
+		fNear | fMeans | fNeedsDrug | fStock},
 	{"stockpiling", "stockpile|stash|hoard|supply of [my] pills|tablets|meds|insulin", 0.9, fNear | fMeans},
 	{"stockpiling", "# months|weeks|days of [my] pills|tablets|meds|insulin|oxy|painkillers|morphine saved|" +
 		"stashed|put+aside|hidden", 0.9, fNear | fMeans},

@@ -11,6 +11,8 @@ const (
 	fNeedsDrug                    // fMeans only with a drug named nearby ("saving my insulin", not "saving my money")
 	fAct                          // counts only after a wish within actWindow words (actPhrases)
 	fPlan                         // an fAct phrase that a plan ("going to") also introduces
+	fHarmCtx                      // counts only with a self-harm context nearby: "on purpose", "relapsed", "to feel"
+	fStock                        // a stockpile: with a drug and no benign reason, a crisis even with no intent told
 )
 
 type phraseDef struct {
@@ -143,13 +145,15 @@ var suppressPhrases = []string{
 	"keep+going|carrying+on|going+on to|back|there",
 	"rather die|be+dead than",
 	"die at home|in+peace|peacefully|with+dignity|in+my+sleep",
-	"wake up to|at|with|early|for",
+	"wake up to+a|to+an|to+the|to+my|to+your|to+find|to+see|to+hear|to+news|at|with|early|for",
 	"give|giving|gave up on the|my|this|that|trying|it|them|him|her|smoking|sugar|carbs|dairy|work|getting|finding|ever|any",
 	"give|giving|gave up my|the|smoking|sugar|carbs|dairy|work|caffeine|alcohol|gluten|meat",
 	"stop|stopping fighting with|over|about",
 	"stop|stopping trying to|for",
 	"stop|stopping living in|with|like|off",
-	"pills|tablets|meds|medication|insulin in+the+morning|at+night|with+food|with+breakfast|with+dinner|on+holiday|with+me",
+	"pills|tablets|meds|medication|insulin in+the+morning|at+night|with+food|with+breakfast|with+dinner|on+holiday|" +
+		"with+me|at+the+same+time|from+now+on|as+prescribed|with+water|each+day|every+day|every+morning|daily|" +
+		"in+my+hand+luggage|in+my+bag",
 	"hurt|hurting|harm|cut|burn myself cooking|shaving|chopping|at+the+gym|at+work|by+accident|accidentally",
 	"disappear for|from|into|off|to|a",
 }

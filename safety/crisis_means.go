@@ -17,6 +17,8 @@ const (
 	cRelief                       // stopped, got rid of, cured: relief of the symptom after it
 	cWant                         // want to, wish I could, thinking about: a wish before an act
 	cPlan                         // going to, planning to, tonight: a plan before an act
+	cAnniv                        // years ago today: an anniversary, history though "today" is current
+	cHarmCtx                      // on purpose, relapsed, to feel something: self-harm context
 )
 
 // cuePhrases are the cue lexicon.
@@ -34,10 +36,15 @@ var cuePhrases = []struct {
 	{"therapy|treatment|meds|support|dbt|cbt helped|got+me+through|saved+me", cRecovered},
 	{"much better now|doing well|doing+better|doing+brilliantly|doing+amazing|grateful|proud|thriving", cRecovered},
 	{"how much|many", cHowMuch},
+	{"ago today|this+week|this+month|yesterday", cAnniv},
+	{"anniversary", cAnniv},
+	{"on+purpose|deliberately|intentionally|relapsed|relapse|to+feel|to+feel+something|until+it+bled|" +
+		"until+they+bled|punish+myself|so+it+would+hurt|again", cHarmCtx},
 	{"want+to|wanna|wanted+to|wants+to|wish+i+could|wish+to|ready+to|rather|i'd+rather|need+to|needs+to|" +
 		"tempted+to|urge+to|urges+to|thinking+about|thinking+of|think+about|thought+about|thoughts+of|" +
 		"thoughts+about|pray|hope|longing+to|telling+me+to|tells+me+to|told+me+to|should+just|could+just|" +
-		"might+just|decided+to|ready+for|going+to+just|urge|fantasising+about|fantasizing+about", cWant},
+		"might+just|decided+to|ready+for|going+to+just|urge|fantasising+about|fantasizing+about|imagining|imagine|" +
+		"picturing|picture|daydreaming+about|dreaming+about", cWant},
 	{"going+to|gonna|planning+to|plan+to|about+to|i'll|i+will|tonight|decided+to|i'm+going+to|try+to", cPlan},
 	{"to kill|to+end me|it|myself", cLethal},
 	{"would|will|could kill|end me|it", cLethal},
@@ -113,10 +120,16 @@ func (s *Screener) impliedCrisis(sc *scan, out []Finding) []Finding {
 			continue
 		}
 		si := sc.toks[m.first].sent
-		if !cueNear(sc, si, cIntent) || e.flags&fNeedsDrug != 0 && !cueNear(sc, si, cDrug) {
+		if e.flags&fNeedsDrug != 0 && !cueNear(sc, si, cDrug) {
 			continue
 		}
 		conf := impliedConfidence(sc, int(m.first), 0.8)
+		if !cueNear(sc, si, cIntent) {
+			if e.flags&fStock == 0 {
+				continue
+			}
+			conf *= 0.75 // a stockpile for no reason told is a warning sign on its own
+		}
 		if cueNear(sc, si, cReason) {
 			conf *= 0.5 // stocking up before a trip or a shortage
 		}
@@ -172,7 +185,7 @@ func contextFactor(sc *scan, st *sentence, marks uint32) float64 {
 	if marks&mSupport != 0 {
 		f *= 0.6
 	}
-	if marks&mPast != 0 && marks&mCurrent == 0 {
+	if marks&mPast != 0 && (marks&mCurrent == 0 || st.cues&cAnniv != 0) {
 		f *= 0.5
 	}
 	if marks&mJoke != 0 {

@@ -80,7 +80,8 @@ var markerPhrases = []struct {
 	{"may+cause|can+cause|could+cause|might+cause|can+give|may+give|could+give|might+give|" +
 		"side+effects+include|side+effects+are|known+to|linked+to|associated+with|leaflet|label|" +
 		"warns|warning|possible|possibly|risk+of|chance+of|rare|common+side+effects|listed|" +
-		"if+you+get|if+you+have|if+you+experience|worried+about|scared+of|afraid+of|in+case", mHypo},
+		"if+you+get|if+you+have|if+you+experience|worried+about|scared+of|afraid+of|in+case|includes|include|" +
+		"including|lists", mHypo},
 	{"gave+me|giving+me|given+me|gives+me|made+me|makes+me|making+me|left+me|i+got|i've+got|i+get|" +
 		"i've+had|ive+had|i+had|i'm+having|im+having|i've+been+having|been+having|i+have|i+keep+getting|" +
 		"i+developed|i've+developed|i+noticed|i've+noticed|broke+out|woke+up+with|since+starting|" +
