@@ -64,10 +64,18 @@ func (s *Server) updateRoom(w http.ResponseWriter, r *http.Request, _ store.Sess
 		Sponsor    *string `json:"sponsor"`
 		Disclosure *string `json:"disclosure"` // admins only; audited on its own (api_disclosure.go)
 		PIIPolicy  *string `json:"pii_policy"` // room moderators; audited on its own (rooms/screen_policy.go)
+
+		RetentionDays *int `json:"retention_days"` // admins only; audited on its own (api_privacy.go)
 	}
 	if err := httpx.DecodeJSON(w, r, &req); err != nil {
 		httpx.WriteError(w, r, err)
 		return
+	}
+	if req.RetentionDays != nil {
+		if err := s.setRetention(r.Context(), u, r.PathValue("slug"), *req.RetentionDays); err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
 	}
 	if req.Disclosure != nil {
 		if _, err := s.rooms.SetDisclosure(r.Context(), u, r.PathValue("slug"), *req.Disclosure); err != nil {

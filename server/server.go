@@ -17,6 +17,7 @@ import (
 	"github.com/havenhealth/haven/hub"
 	"github.com/havenhealth/haven/internal/httpx"
 	"github.com/havenhealth/haven/media"
+	"github.com/havenhealth/haven/retention"
 	"github.com/havenhealth/haven/rooms"
 	"github.com/havenhealth/haven/safetycases"
 	"github.com/havenhealth/haven/store"
@@ -35,6 +36,8 @@ type Config struct {
 	Safety SafetyConfig
 	// Cases is the AE case queue's clocks: due times and the overdue job (safetycases).
 	Cases safetycases.Config
+	// Privacy is the consent, erasure and retention policy (api_privacy.go).
+	Privacy PrivacyConfig
 }
 
 // Server is one Haven node.
@@ -49,6 +52,8 @@ type Server struct {
 	media    *media.Node
 	handler  http.Handler
 	cases    *safetycases.Service // AE due times and the overdue job
+
+	retention *retention.Job // blanks messages past their room's retention (started with the node)
 }
 
 // New assembles a node over a store, a broker and a presence tracker.
@@ -59,8 +64,11 @@ func New(cfg Config, st store.Store, br broker.Broker, pres broker.Presence) *Se
 	s := &Server{cfg: cfg, log: cfg.Logger, st: st, br: br}
 	cfg.Rooms.Logger = cfg.Logger
 	cfg.Safety.apply(&cfg.Rooms)
+	cfg.Privacy.apply(&cfg.Rooms)
 	cfg.Cases.Logger = cfg.Logger
 	s.cases = safetycases.New(st, cfg.Cases, s.notifyOverdue)
+	s.retention = retention.New(st, retention.Config{Interval: cfg.Privacy.RetentionInterval,
+		Now: cfg.Privacy.Now, Logger: cfg.Logger})
 	// Cases the pipeline opens get the configured due times.
 	s.rooms = rooms.New(caseStore{Store: st, cases: s.cases}, br, cfg.Rooms)
 	next := cfg.Accounts.OnRevoke
@@ -108,6 +116,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.cases.Start()
+	s.retention.Start(ctx)
 	return nil
 }
 
@@ -127,6 +136,7 @@ func (s *Server) Media() *media.Node { return s.media }
 // sessions end first, so their members hear media.ended before the socket closes.
 func (s *Server) Drain(ctx context.Context) {
 	s.cases.Stop()
+	s.retention.Stop()
 	s.media.Close(ctx)
 	s.hub.Drain(ctx)
 }

@@ -40,6 +40,9 @@ type config struct {
 	AEForwardBusinessDays int
 	AERegulatoryDays      int
 	AEOverdueInterval     time.Duration
+
+	// Consent, erasure and retention (server.PrivacyConfig).
+	Privacy server.PrivacyConfig
 }
 
 // mediaConfig is the WebRTC part: ports, the addresses announced to browsers, and the
@@ -101,6 +104,10 @@ var settings = []setting{
 	{"ae-forward-business-days", "HAVEN_AE_FORWARD_BUSINESS_DAYS", "1", "an adverse-event case is due to be forwarded to the safety team this many business days (Saturday and Sunday skipped) after awareness"},
 	{"ae-regulatory-days", "HAVEN_AE_REGULATORY_DAYS", "15", "an adverse-event case's regulatory clock runs out this many calendar days after awareness (day 0)"},
 	{"ae-overdue-interval", "HAVEN_AE_OVERDUE_INTERVAL", "1m", "how often each node looks for overdue adverse-event cases (metrics and reviewer alerts)"},
+	{"health-consent-version", "HAVEN_HEALTH_CONSENT_VERSION", "0", "version of the health-data consent members must grant before posting; 0 = not required; raising it asks everyone again"},
+	{"health-consent-text", "HAVEN_HEALTH_CONSENT_TEXT", "", "text of the health-data consent; empty uses the built-in text"},
+	{"erasure-content", "HAVEN_ERASURE_CONTENT", "delete", "what erasing an account does to its messages: delete (text removed, shown as deleted) or pseudonymise (text kept under a \"Former member\" pseudonym); legal-hold messages are always kept"},
+	{"retention-interval", "HAVEN_RETENTION_INTERVAL", "1h", "how often each node removes messages older than their room's retention_days"},
 	{"safety-config", "HAVEN_SAFETY_CONFIG", "", "JSON file of products, reactions, allowed link domains, crisis resources and the default personal-information policy; empty uses built-in demo defaults"},
 }
 
@@ -183,6 +190,15 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	if c.AEForwardBusinessDays < 1 || c.AERegulatoryDays < 1 || c.AEOverdueInterval <= 0 {
 		return c, fmt.Errorf("-ae-forward-business-days and -ae-regulatory-days must be 1 or more, -ae-overdue-interval positive")
 	}
+	c.Privacy = server.PrivacyConfig{HealthConsentVersion: integer("health-consent-version"),
+		HealthConsentText: get("health-consent-text"), ErasureContent: get("erasure-content"),
+		RetentionInterval: duration("retention-interval")}
+	if err != nil {
+		return c, err
+	}
+	if err := validPrivacy(c.Privacy); err != nil {
+		return c, err
+	}
 	if c.Safety, err = server.LoadSafetyConfig(get("safety-config")); err != nil {
 		return c, fmt.Errorf("-safety-config: %w", err)
 	}
@@ -250,6 +266,18 @@ func (m mediaConfig) validate() error {
 	}
 	if m.SupportCapacity < 2 {
 		return fmt.Errorf("-support-capacity must be at least 2")
+	}
+	return nil
+}
+
+func validPrivacy(p server.PrivacyConfig) error {
+	switch {
+	case p.HealthConsentVersion < 0:
+		return fmt.Errorf("-health-consent-version must be 0 (not required) or more")
+	case p.ErasureContent != "delete" && p.ErasureContent != "pseudonymise":
+		return fmt.Errorf("-erasure-content must be delete or pseudonymise, not %q", p.ErasureContent)
+	case p.RetentionInterval <= 0:
+		return fmt.Errorf("-retention-interval must be positive")
 	}
 	return nil
 }

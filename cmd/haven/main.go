@@ -82,6 +82,7 @@ func run(ctx context.Context, args []string) error {
 		Safety:   cfg.Safety,
 		Cases: safetycases.Config{ForwardBusinessDays: cfg.AEForwardBusinessDays, RegulatoryDays: cfg.AERegulatoryDays,
 			OverdueEvery: cfg.AEOverdueInterval},
+		Privacy: cfg.Privacy,
 	}, st, br, pres)
 	if err := srv.Start(ctx); err != nil {
 		return fmt.Errorf("start: %w", err)
