@@ -1,0 +1,293 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/havenhealth/haven/internal/wsclient"
+	"github.com/havenhealth/haven/server"
+	"github.com/havenhealth/haven/store"
+)
+
+// Safety screening on posts and edits (docs/PROTOCOL.md "Safety screening"), with the
+// deployment's default safety configuration.
+func TestScreeningSQLite(t *testing.T)  { runScreeningSuite(t, sqliteSetup()) }
+func TestScreeningCluster(t *testing.T) { runScreeningSuite(t, postgresSetup(2, true)) }
+
+// startScreenCluster is startCluster with the built-in safety configuration loaded, as
+// cmd/haven loads it when -safety-config is unset.
+func startScreenCluster(t *testing.T, s setup) *cluster {
+	t.Helper()
+	safetyCfg, err := server.LoadSafetyConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opener, brk := s.openStore(t), s.broker(t)
+	c := &cluster{t: t}
+	for i := 0; i < s.nodes; i++ {
+		id := fmt.Sprintf("node-%d", i+1)
+		st := opener(t)
+		br, pres := brk(t, id)
+		cfg := testConfig(id, s.hubCfg)
+		cfg.Safety = safetyCfg
+		srv := server.New(cfg, st, br, pres)
+		if err := srv.Start(context.Background()); err != nil {
+			t.Fatalf("start %s: %v", id, err)
+		}
+		if i == 0 {
+			if _, err := srv.Accounts().EnsureAdmin(context.Background(), "admin@example.org", "admin-password-1"); err != nil {
+				t.Fatalf("admin: %v", err)
+			}
+		}
+		hs := httptest.NewServer(srv.Handler())
+		n := &node{ID: id, URL: hs.URL, Srv: srv, HTTP: hs, St: st, Br: br}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			srv.Drain(ctx)
+			hs.Close()
+			br.Close()
+			st.Close()
+		})
+		c.Nodes = append(c.Nodes, n)
+	}
+	return c
+}
+
+// setPIIPolicy patches the room's policy as the admin and checks the room JSON.
+func setPIIPolicy(t *testing.T, c *cluster, room, policy string) {
+	t.Helper()
+	var out struct {
+		Room map[string]any `json:"room"`
+	}
+	status, err := wsclient.DoJSON(ctxT(t, 5*time.Second), "PATCH", c.Nodes[0].URL+"/api/rooms/"+room,
+		c.adminToken(), []byte(fmt.Sprintf(`{"pii_policy":%q}`, policy)), &out)
+	if err != nil || status != http.StatusOK || out.Room["pii_policy"] != policy {
+		t.Fatalf("PATCH pii_policy %s: %d %v %v", policy, status, err, out.Room)
+	}
+}
+
+func sendOpts(t *testing.T, conn *wsclient.Conn, f map[string]any) wsclient.Msg {
+	t.Helper()
+	r, err := conn.Do(ctxT(t, 10*time.Second), "send", f)
+	if err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	return r
+}
+
+// nextOf returns conn's next event of type typ (moderators see review events too).
+func nextOf(t *testing.T, conn *wsclient.Conn, typ string) wsclient.Msg {
+	t.Helper()
+	m, err := conn.Next(ctxT(t, 5*time.Second), typ)
+	if err != nil {
+		t.Fatalf("no %s event: %v", typ, err)
+	}
+	return m
+}
+
+func isMessage(m wsclient.Msg) bool { return m.Type() == "message" }
+
+const (
+	phoneText  = "my cell is 415-555-0132, text me after clinic"
+	crisisText = "I don't want to be alive anymore, I think about killing myself every night"
+	methodText = "I want to kill myself, I have saved up 60 of my sleeping pills to take tonight"
+	aeText     = "Since starting Ozempic I get terrible nausea every single morning"
+)
+
+func runScreeningSuite(t *testing.T, s setup) {
+	c := startScreenCluster(t, s)
+	far := len(c.Nodes) - 1
+	k := rvKit{c: c, far: far}
+
+	t.Run("warn refuses before anyone sees it, confirm posts", func(t *testing.T) {
+		room := c.newRoom(t)
+		author, _ := c.joined(0, room)
+		other, _ := c.joined(far, room)
+		r := send(t, author, room, phoneText, "w1")
+		if r.Code() != "personal_info" {
+			t.Fatalf("send with a phone number = %v, want personal_info", r)
+		}
+		fs, _ := r["findings"].([]any)
+		if len(fs) != 1 {
+			t.Fatalf("findings = %v", r["findings"])
+		}
+		f := fs[0].(map[string]any)
+		start, end := int(f["start"].(float64)), int(f["end"].(float64))
+		if f["category"] != "phone" || phoneText[start:end] != "415-555-0132" {
+			t.Fatalf("finding = %v", f)
+		}
+		quietFor(t, other, 300*time.Millisecond, isMessage)
+		r = sendOpts(t, author, map[string]any{"room": room, "text": phoneText, "client_msg_id": "w1", "confirm_personal_info": true})
+		if r.Type() != "ok" || r["redacted"] != nil {
+			t.Fatalf("confirmed send = %v", r)
+		}
+		if m := nextAsMember(t, other, "message", 5*time.Second); m.Str("text") != phoneText {
+			t.Fatalf("delivered %v", m)
+		}
+	})
+
+	t.Run("redact replaces the spans for members", func(t *testing.T) {
+		room := c.newRoom(t)
+		setPIIPolicy(t, c, room, store.PIIRedact)
+		author, _ := c.joined(0, room)
+		other, _ := c.joined(far, room)
+		r := send(t, author, room, phoneText, "r1")
+		cats, _ := r["categories"].([]any)
+		if r.Type() != "ok" || r["redacted"] != true || len(cats) != 1 || cats[0] != "phone" {
+			t.Fatalf("send = %v", r)
+		}
+		if m := nextAsMember(t, other, "message", 5*time.Second); strings.Contains(m.Str("text"), "415") {
+			t.Fatalf("the phone number reached a member: %v", m)
+		}
+	})
+
+	t.Run("hold keeps it for review", func(t *testing.T) {
+		room := c.newRoom(t)
+		setPIIPolicy(t, c, room, store.PIIHold)
+		mod, _ := k.mod(t, room)
+		author, _ := c.joined(far, room)
+		other, _ := c.joined(0, room)
+		r := send(t, author, room, phoneText, "h1")
+		if r.Code() != "held" || r.Str("held_id") == "" {
+			t.Fatalf("send = %v", r)
+		}
+		held := nextOf(t, mod, "review.held")
+		if h, _ := held["held"].(map[string]any); h == nil || h["reason"] != "personal_info" {
+			t.Fatalf("review.held = %v", held)
+		}
+		quietFor(t, other, 300*time.Millisecond, isMessage)
+	})
+
+	t.Run("bad policy is refused", func(t *testing.T) {
+		room := c.newRoom(t)
+		status, err := wsclient.DoJSON(ctxT(t, 5*time.Second), "PATCH", c.Nodes[0].URL+"/api/rooms/"+room,
+			c.adminToken(), []byte(`{"pii_policy":"shout"}`), nil)
+		if err != nil || status != http.StatusBadRequest {
+			t.Fatalf("bad policy: %d %v", status, err)
+		}
+		member := c.member(0)
+		status, err = wsclient.DoJSON(ctxT(t, 5*time.Second), "PATCH", c.Nodes[0].URL+"/api/rooms/"+room,
+			member.Token, []byte(`{"pii_policy":"hold"}`), nil)
+		if err != nil || status != http.StatusForbidden {
+			t.Fatalf("member sets policy: %d %v", status, err)
+		}
+	})
+
+	t.Run("crisis alerts a moderator on another node and sends the author resources", func(t *testing.T) {
+		room := c.newRoom(t)
+		mod, _ := k.mod(t, room) // node 0
+		author, acc := c.joined(far, room)
+		other, _ := c.joined(0, room)
+		r := send(t, author, room, crisisText, "c1")
+		if r.Type() != "ok" || r["crisis"] != true {
+			t.Fatalf("crisis send = %v", r)
+		}
+		res := nextAsMember(t, author, "safety.resources", 5*time.Second)
+		if !strings.Contains(res.Str("text"), "emergency") || res.Str("room") != room {
+			t.Fatalf("resources = %v", res)
+		}
+		if links, _ := res["links"].([]any); len(links) == 0 {
+			t.Fatalf("resources without links: %v", res)
+		}
+		alert := nextOf(t, mod, "safety.crisis")
+		author0, _ := alert["author"].(map[string]any)
+		if alert.Str("priority") != "urgent" || alert.Int("seq") != r.Int("seq") || alert["method"] != false ||
+			alert.Str("alert_id") == "" || author0["id"] != acc.ID || alert.Str("excerpt") == "" {
+			t.Fatalf("alert = %v", alert)
+		}
+		// Published normally: not silently dropped.
+		if m := nextAsMember(t, other, "message", 5*time.Second); m.Str("text") != crisisText {
+			t.Fatalf("delivered %v", m)
+		}
+		waitFor(t, func() bool {
+			as, err := c.Nodes[0].St.CrisisAlerts(context.Background(), store.CrisisAlertFilter{}, 50)
+			if err != nil {
+				t.Fatalf("crisis alerts: %v", err)
+			}
+			for _, a := range as {
+				if a.ID == alert.Str("alert_id") && a.MessageSeq == r.Int("seq") {
+					return true
+				}
+			}
+			return false
+		})
+	})
+
+	t.Run("method detail is hidden from members", func(t *testing.T) {
+		room := c.newRoom(t)
+		mod, _ := k.mod(t, room)
+		author, _ := c.joined(far, room)
+		other, _ := c.joined(0, room)
+		r := send(t, author, room, methodText, "m1")
+		if r.Code() != "held" {
+			t.Fatalf("method send = %v", r)
+		}
+		nextAsMember(t, author, "safety.resources", 5*time.Second)
+		alert := nextOf(t, mod, "safety.crisis")
+		if alert["method"] != true || alert.Str("held_id") != r.Str("held_id") {
+			t.Fatalf("alert = %v", alert)
+		}
+		quietFor(t, other, 300*time.Millisecond, isMessage)
+	})
+
+	t.Run("adverse event opens a case", func(t *testing.T) {
+		room := c.newRoom(t)
+		author, acc := c.joined(far, room)
+		r := send(t, author, room, aeText, "ae1")
+		if r.Type() != "ok" {
+			t.Fatalf("ae send = %v", r)
+		}
+		cases, err := c.Nodes[0].St.AECases(context.Background(), store.AECaseFilter{AuthorID: acc.ID}, 10)
+		if err != nil || len(cases) != 1 {
+			t.Fatalf("cases = %+v, %v", cases, err)
+		}
+		ae := cases[0]
+		if ae.Text != aeText || ae.MessageSeq != r.Int("seq") || ae.MessageID != r.Str("message_id") ||
+			len(ae.Products) != 1 || ae.Products[0] != "Ozempic" || ae.AwareAt.IsZero() {
+			t.Fatalf("case = %+v", ae)
+		}
+	})
+
+	t.Run("edit passes the screens and reaches members", func(t *testing.T) {
+		room := c.newRoom(t)
+		author, _ := c.joined(0, room)
+		other, _ := c.joined(far, room)
+		r := send(t, author, room, "see you at the meetup", "e1")
+		seq := r.Int("seq")
+		nextAsMember(t, other, "message", 5*time.Second)
+		e := rvDo(t, author, "edit", map[string]any{"room": room, "seq": seq, "text": phoneText})
+		if e.Code() != "personal_info" {
+			t.Fatalf("edit with a phone number = %v", e)
+		}
+		e = rvDo(t, author, "edit", map[string]any{"room": room, "seq": seq, "text": "see you at the meetup on Friday"})
+		if e.Type() != "ok" || e.Str("edited_at") == "" {
+			t.Fatalf("edit = %v", e)
+		}
+		ev := nextAsMember(t, other, "message_edited", 5*time.Second)
+		if ev.Int("seq") != seq || ev.Str("text") != "see you at the meetup on Friday" || ev.Str("edited_at") == "" {
+			t.Fatalf("message_edited = %v", ev)
+		}
+		// Another member cannot edit it; a late joiner sees the edited text and its mark.
+		if e := rvDo(t, other, "edit", map[string]any{"room": room, "seq": seq, "text": "mine"}); e.Code() != "forbidden" {
+			t.Fatalf("edit by another member = %v", e)
+		}
+		if e := rvDo(t, author, "edit", map[string]any{"room": room, "text": "no seq"}); e.Code() != "bad_request" {
+			t.Fatalf("edit without seq = %v", e)
+		}
+		j := join(t, c.dial(far, c.member(far)), room, nil)
+		msgs, _ := j["messages"].([]any)
+		if len(msgs) != 1 {
+			t.Fatalf("join history = %v", j["messages"])
+		}
+		m := msgs[0].(map[string]any)
+		if m["text"] != "see you at the meetup on Friday" || m["edited_at"] == nil {
+			t.Fatalf("history message = %v", m)
+		}
+	})
+}
