@@ -2,12 +2,14 @@
 // Routes: /            room list and welcome
 //         /rooms/:slug a live room
 //         /admin       manage rooms (admins)
+//         /privacy     the member's consents, data export and erasure
 //         /login, /signup (signed out)
 
 import { api } from "./api.js";
 import { HavenSocket } from "./socket.js";
 import { RoomView, kindLabel, sponsorName } from "./room.js";
 import { renderAdmin } from "./admin.js";
+import { renderPrivacy, watchConsent } from "./privacy.js";
 import { h, $, formError, notify, clearNotices, explainError, sentence } from "./ui.js";
 
 const state = {
@@ -134,6 +136,7 @@ function startSocket() {
   if (state.socket) return;
   const s = new HavenSocket();
   state.socket = s;
+  watchConsent(s); // a refused post asks for the health-data consent
   s.onState((st, detail) => {
     if (st !== "open") for (const v of state.open.values()) v.disconnected();
     setBanner(st, detail);
@@ -338,6 +341,7 @@ function route() {
   const m = path.match(/^\/rooms\/([^/]+)\/?$/);
   $("#home-view").hidden = true;
   $("#admin-view").hidden = true;
+  $("#privacy-view").hidden = true;
   app.classList.remove("in-room", "in-admin");
   if (m) {
     app.classList.add("in-room");
@@ -348,6 +352,14 @@ function route() {
   if (path === "/admin" && state.me.role === "admin") {
     app.classList.add("in-admin");
     showAdmin();
+    return;
+  }
+  if (path === "/privacy") {
+    app.classList.add("in-admin"); // the same full-width page layout
+    const c = $("#privacy-view");
+    c.hidden = false;
+    document.title = "Your privacy — Haven";
+    renderPrivacy(c, { onErased: () => signedOut("Your account was erased.") });
     return;
   }
   if (path !== "/") history.replaceState(null, "", "/");
