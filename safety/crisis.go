@@ -36,11 +36,28 @@ func (s *Screener) crisis(sc *scan, out []Finding) []Finding {
 	markYears(sc)
 	var cur match
 	curConf, have := 0.0, false
+	// Weak signals: phrases below the threshold by their own weight, not by context. Two or
+	// more distinct ones add up ("Everything feels pointless. I'm the problem"): the post is
+	// reported at 1 - Π(1 - conf) when no phrase is reported alone.
+	var weak, weakBest match
+	weakNone, weakN, weakBestConf, reported := 1.0, 0, 0.0, false
 	flush := func() {
-		if !have || curConf < s.minConf {
+		if !have {
 			return
 		}
 		e := &lx.entries[cur.entry]
+		if curConf < s.minConf {
+			if curConf >= 0.9*e.weight && curConf >= weakMin && (weakN == 0 || weak.entry != cur.entry) {
+				weakNone *= 1 - curConf
+				weakN++
+				weak = cur
+				if curConf > weakBestConf {
+					weakBest, weakBestConf = cur, curConf
+				}
+			}
+			return
+		}
+		reported = true
 		f := Finding{Start: sc.toks[cur.first].start, End: sc.toks[cur.last-1].end, Category: Crisis,
 			Confidence: curConf, Term: e.term}
 		out = append(out, f)
@@ -78,6 +95,10 @@ func (s *Screener) crisis(sc *scan, out []Finding) []Finding {
 		cur, curConf, have = m, conf, true
 	}
 	flush()
+	if !reported && weakN >= 2 && 1-weakNone >= s.minConf {
+		cur, curConf, have = weakBest, 1-weakNone, true
+		flush()
+	}
 	out = s.impliedCrisis(sc, out)
 
 	// Methods: only beside a crisis finding that was reported.
@@ -151,7 +172,7 @@ func crisisConfidence(sc *scan, m match, e *entry) float64 {
 			}
 		}
 		if last < len(sc.toks) && sc.toks[last].sent == sc.toks[first].sent && sc.toks[last].marks&mInfo != 0 ||
-			hasBefore(sc, first, condWindow, mHypo) {
+			hasBefore(sc, first, condWindow, mHypo) || inClause(sc, last, last+condWindow, mHypo, first) {
 			conf *= 0.4
 		} else if st.marks&mInfo != 0 && st.marks&mFirst == 0 {
 			conf *= 0.6
@@ -169,6 +190,9 @@ func crisisConfidence(sc *scan, m match, e *entry) float64 {
 	}
 	return conf * contextFactor(sc, st, outside(sc, st, first, last))
 }
+
+// weakMin is the least confidence a weak signal needs to add up with others.
+const weakMin = 0.3
 
 // actWindow is how many words before an act its wish or plan may stand.
 const actWindow = 8

@@ -32,7 +32,8 @@ var indirectPhrases = []phraseDef{
 	{"no reason to live", "nothing|no+one|nobody left to live for|for+me", 0.75, 0},
 	// Tired of, done with, had enough of life.
 	{"can't go on", "had enough of living|life|being+alive|existing|everything", 0.7, 0},
-	{"can't go on", "done with life|living|being+alive|existing|it+all|everything", 0.7, 0},
+	{"can't go on", "done with life|living|being+alive|existing", 0.7, 0},
+	{"can't go on", "done with it+all|everything|everyone", 0.45, 0},
 	{"can't go on", "can't|cant|cannot fight anymore|any+more|any+longer", 0.6, 0},
 	{"can't go on", "can't|cant|cannot fight this|it anymore|any+more|any+longer", 0.6, 0},
 	{"can't go on", "make it+all|everything|all+of+it|the+world stop|end", 0.7, 0},
@@ -44,7 +45,7 @@ var indirectPhrases = []phraseDef{
 		"would+have|would've killed|taken|finished me", 0.8, fSelf},
 	{"can't go on", "deserve to die|be+dead|suffer+and+die", 0.8, 0},
 	// Being a burden, others better off.
-	{"better off without me", "i'm|im|i+am|feel+like|i+feel+like a burden|drain|waste+of+space", 0.7, fSelf},
+	{"better off without me", "i'm|im|i+am|feel+like|i+feel+like a burden|drain|waste+of+space", 0.45, fSelf},
 	{"better off without me", "burden to|on everyone|everybody|my+family|my+husband|my+wife|my+kids|my+partner|" +
 		"my+parents|the+world", 0.7, 0},
 	{"better off without me", "better|easier|happier|relieved [off] [for+everyone] [for+them] if i [just] was+gone|" +
@@ -54,7 +55,7 @@ var indirectPhrases = []phraseDef{
 	{"better off without me", "better off without a|their sick|broken|useless mum|mom|dad|mother|father|wife|" +
 		"husband|parent|partner|daughter|son", 0.75, 0},
 	// Finality and farewells.
-	{"goodbye note", "tonight is|tonight's|tonights the night", 0.75, 0},
+	{"goodbye note", "tonight+is|tonight's|tonights the night", 0.75, 0},
 	{"goodbye note", "said|saying|say my goodbyes|goodbye+to+everyone", 0.7, fSelf},
 	{"goodbye note", "wrote|written|writing|left|leaving my note|notes", 0.7, fSelf},
 	{"end my life", "ending|end everything", 0.75, 0},
@@ -87,7 +88,28 @@ var indirectPhrases = []phraseDef{
 	{"kill myself", "hang|hanging|hanged himself|herself|themselves", 0.85, fMethod},
 	{"research", "painless|easy|easiest|quick|quickest|peaceful|best way|ways to die|end+it|kill+myself|do+it", 0.8, fMethod},
 	{"research", "painless|easy|easiest|quick|quickest|peaceful|best way|ways to go", 0.8, fMethod | fEnd},
-	// Other indirect ways.
+	// Other indirect ways. Weights below 0.5 are weak signals: reported only together.
+	{"overdose", "took|taken|swallowed everything|all|the+lot in the medicine+cabinet|cupboard|drawer|house", 0.85, fMethod},
+	{"can't go on", "want|wanna|need it|it+all|everything|this to be over", 0.45, 0},
+	{"can't go on", "not going+to|gonna make it through the+night|tonight", 0.45, 0},
+	{"can't go on", "and i don't|dont want to", 0.4, fEnd},
+	{"can't go on", "don't|dont want to go home|be+saved|get+better", 0.4, fSelf},
+	{"can't go on", "done fighting|trying", 0.6, fEnd},
+	{"goodbye note", "written|wrote|writing the|my letters|notes", 0.45, 0},
+	{"goodbye note", "giving|gave|given my things|stuff|belongings away", 0.45, 0},
+	{"self-harm", "cut|cutting deeper|too+deep|deep", 0.75, 0},
+	{"better off without me", "everyone|everybody|they|family would be better off", 0.75, fEnd},
+	{"better off without me", "i'm|im|i+am the problem", 0.4, 0},
+	{"better off without me", "if i wasn't|weren't|was+not in+the+picture|here|around|alive", 0.45, 0},
+	{"no reason to live", "everything|it+all|it|life feels|is|seems pointless|hopeless|meaningless", 0.45, 0},
+	{"no reason to live", "no way out", 0.45, 0},
+	{"no reason to live", "nothing left", 0.4, fEnd},
+	{"no reason to live", "can't|cant keep pretending", 0.4, 0},
+	{"can't go on", "hate|hating being alive|existing|living", 0.75, 0},
+	{"can't go on", "hate my life", 0.45, 0},
+	{"can't go on", "how easy it would be", 0.4, 0},
+	{"goodbye note", "goodbye|goodbye+everyone|goodbye+all|bye+everyone|farewell|farewell+everyone", 0.4, fEnd},
+	{"can't go on", "i've|ive|i+have had it|enough", 0.4, fEnd},
 	{"don't want to live", "don't|dont|do+not want+to|wanna do+this+anymore|do+this+any+more|go+on|keep+going|" +
 		"fight+anymore|exist+anymore|keep+fighting", 0.8, 0},
 	{"can't go on", "talk me out of it|doing+it|this", 0.75, fSelf},
@@ -95,7 +117,7 @@ var indirectPhrases = []phraseDef{
 	{"can't go on", "might|could do something to myself", 0.75, 0},
 	{"can't go on", "no fight left|left+in+me", 0.7, 0},
 	{"can't go on", "ready|want|need for it|it+all|everything to be over|end", 0.7, 0},
-	{"can't go on", "the only thing|reason stopping|keeping me", 0.7, 0},
+	{"can't go on", "the only thing|reason stopping+me|keeping+me+alive|keeping+me+here", 0.7, 0},
 	{"better off without me", "doing|do everyone|everybody|them|the+world a favour|favor", 0.6, 0},
 	{"want to die", "dying|death|being+dead would be|would+feel+like|feels+like a relief|a+release|a+blessing|" +
 		"easier|a+mercy", 0.75, 0},
@@ -137,8 +159,12 @@ var actPhrases = []phraseDef{
 	{"want to die", "disappear|vanish forever|for+good|permanently|completely|and+never+come+back", 0.8, fAct},
 	{"self-harm", "use|turn it on myself|on+me", 0.8, fAct | fSelf},
 	{"want to die", "let|letting go", 0.7, fAct | fEnd},
-	{"end my life", "end|ending it|things|everything|it+all|my+life|myself", 0.8, fAct | fPlan},
-	{"kill myself", "kill|hurt|harm|cut|burn|starve|punish myself", 0.85, fAct | fPlan | fSelf},
+	{"end my life", "end|ending it|things|everything|it+all|my+life|myself|this+for+good|this+forever|" +
+		"this+permanently", 0.8, fAct | fPlan},
+	{"jump", "jump", 0.8, fAct | fEnd | fMethod},
+	{"better off without me", "stop|stopping being a+burden|here|alive", 0.7, fAct | fPlan},
+	{"kill myself", "kill|hurt|harm|cut|burn|starve|punish|hit|punch myself", 0.85, fAct | fPlan | fSelf},
+	{"self-harm", "keep|started|been|kept hitting|punching|scratching|biting|burning myself", 0.8, fSelf},
 	{"can't go on", "give|giving up|in", 0.65, fAct | fEnd},
 	{"can't go on", "give|giving up and|on life|on+living|on+everything|for+good", 0.75, fAct},
 	{"can't go on", "stop|stopping fighting|trying|living|breathing", 0.75, fAct | fPlan},

@@ -156,6 +156,7 @@ var suppressPhrases = []string{
 		"in+my+hand+luggage|in+my+bag",
 	"hurt|hurting|harm|cut|burn myself cooking|shaving|chopping|at+the+gym|at+work|by+accident|accidentally",
 	"disappear for|from|into|off|to|a",
+	"die|dye my|her|his|our hair",
 }
 
 // methodTerms are means and quantities. They are reported only beside a crisis finding: in
@@ -177,7 +178,7 @@ var methodTerms = []phraseDef{
 	{"quantity", "handful|handfuls|a+lethal+dose|lethal+dose|lethal|enough+to", 0.9, fNear},
 	{"hanging", "rope|noose|hang|hanging|ligature|belt", 0.9, fNear},
 	{"firearm", "gun|guns|firearm|pistol|rifle|shotgun|revolver|shoot|bullet", 0.9, fNear},
-	{"cutting", "razor|razors|razor+blade|blade|blades|knife|knives|wrist|wrists|cut+deep|cut+deeper|scissors", 0.85, fNear},
+	{"cutting", "razor|razors|razor+blade|blade|blades|knife|knives|wrist|wrists|scissors", 0.85, fNear},
 	{"jumping", "bridge|cliff|rooftop|roof|balcony|jump|jumping|tall+building|high+building|car+park", 0.85, fNear},
 	{"traffic", "train|trains|tracks|railway|traffic|motorway|highway", 0.8, 0},
 	{"poison", "bleach|poison|antifreeze|weedkiller|pesticide|carbon+monoxide|exhaust|charcoal|engine+running|" +

@@ -31,7 +31,7 @@ var cuePhrases = []struct {
 		"letting+it+happen|thinking+about+using|at+once|when+everyone|soon|finally|once+and+for+all|" +
 		"in+front+of+me|on+the+table|next+to+me|beside+me|laid+out", cIntent},
 	{"by+mistake|by+accident|accidentally|accidental|mistakenly|mixed+up|mix+up|mix-up|wrong+pen|wrong+dose|" +
-		"double-dosed|double+dosed|ate|chewed", cAccident},
+		"double-dosed|double+dosed|ate|chewed|clumsy|tripped|fell|bumped|walked+into|stubbed|on+the+corner", cAccident},
 	{"now i'm|im|i+am stable|fine|okay|ok|well|better|happy|safe|in+a+good+place", cRecovered},
 	{"therapy|treatment|meds|support|dbt|cbt helped|got+me+through|saved+me", cRecovered},
 	{"much better now|doing well|doing+better|doing+brilliantly|doing+amazing|grateful|proud|thriving", cRecovered},
@@ -44,7 +44,8 @@ var cuePhrases = []struct {
 		"tempted+to|urge+to|urges+to|thinking+about|thinking+of|think+about|thought+about|thoughts+of|" +
 		"thoughts+about|pray|hope|longing+to|telling+me+to|tells+me+to|told+me+to|should+just|could+just|" +
 		"might+just|decided+to|ready+for|going+to+just|urge|fantasising+about|fantasizing+about|imagining|imagine|" +
-		"picturing|picture|daydreaming+about|dreaming+about", cWant},
+		"picturing|picture|daydreaming+about|dreaming+about|say+i+should|says+i+should|tell+me+i+should|" +
+		"telling+me+i+should|i+should", cWant},
 	{"going+to|gonna|planning+to|plan+to|about+to|i'll|i+will|tonight|decided+to|i'm+going+to|try+to", cPlan},
 	{"to kill|to+end me|it|myself", cLethal},
 	{"would|will|could kill|end me|it", cLethal},
