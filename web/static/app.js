@@ -2,6 +2,7 @@
 // Routes: /            room list and welcome
 //         /rooms/:slug a live room
 //         /admin       manage rooms (admins)
+//         /safety      safety console (admins, global moderators); a member's safety messages
 //         /privacy     the member's consents, data export and erasure
 //         /login, /signup (signed out)
 
@@ -9,6 +10,7 @@ import { api } from "./api.js";
 import { HavenSocket } from "./socket.js";
 import { RoomView, kindLabel, sponsorName } from "./room.js";
 import { renderAdmin } from "./admin.js";
+import { initSafety, renderSafety, leaveSafety, isReviewer } from "./safety.js";
 import { renderPrivacy, watchConsent } from "./privacy.js";
 import { h, $, formError, notify, clearNotices, explainError, sentence } from "./ui.js";
 
@@ -105,7 +107,8 @@ async function signedIn(user, fresh) {
   const me = $("#me");
   me.replaceChildren("Signed in as ", h("strong", {}, user.display_name));
   $("#admin-link").hidden = user.role !== "admin";
-  if (fresh || ["/login", "/signup"].includes(location.pathname)) history.replaceState(null, "", location.pathname.startsWith("/rooms/") || location.pathname === "/admin" ? location.pathname : "/");
+  $("#safety-link").hidden = !isReviewer(user);
+  if (fresh || ["/login", "/signup"].includes(location.pathname)) history.replaceState(null, "", location.pathname.startsWith("/rooms/") || ["/admin", "/safety"].includes(location.pathname) ? location.pathname : "/");
   startSocket();
   await loadRooms();
   route();
@@ -161,6 +164,7 @@ function startSocket() {
     }
   });
   s.on("reconnect", () => setBanner("reconnecting"));
+  initSafety(s, state.me, { onFollowup: () => { $("#safety-link").hidden = false; } });
   s.start();
 }
 
@@ -341,6 +345,8 @@ function route() {
   const m = path.match(/^\/rooms\/([^/]+)\/?$/);
   $("#home-view").hidden = true;
   $("#admin-view").hidden = true;
+  $("#safety-view").hidden = true;
+  leaveSafety();
   $("#privacy-view").hidden = true;
   app.classList.remove("in-room", "in-admin");
   if (m) {
@@ -360,6 +366,14 @@ function route() {
     c.hidden = false;
     document.title = "Your privacy — Haven";
     renderPrivacy(c, { onErased: () => signedOut("Your account was erased.") });
+    return;
+  }
+  if (path === "/safety") {
+    app.classList.add("in-admin");
+    const c = $("#safety-view");
+    c.hidden = false;
+    renderSafety(c, state.me);
+    document.title = "Safety — Haven";
     return;
   }
   if (path !== "/") history.replaceState(null, "", "/");
