@@ -139,7 +139,8 @@ func runScreeningSuite(t *testing.T, s setup) {
 		other, _ := c.joined(far, room)
 		r := send(t, author, room, phoneText, "r1")
 		cats, _ := r["categories"].([]any)
-		if r.Type() != "ok" || r["redacted"] != true || len(cats) != 1 || cats[0] != "phone" {
+		if r.Type() != "ok" || r["redacted"] != true || len(cats) != 1 || cats[0] != "phone" ||
+			strings.Contains(r.Str("text"), "415") || !strings.Contains(r.Str("text"), "text me after clinic") {
 			t.Fatalf("send = %v", r)
 		}
 		if m := nextAsMember(t, other, "message", 5*time.Second); strings.Contains(m.Str("text"), "415") {

@@ -29,10 +29,10 @@ func (c *conn) edit(ctx context.Context, s *sub, cmd protocol.Command) {
 }
 
 // sendReply adds what screening did to a send or edit reply: redacted with the categories
-// replaced, crisis when support resources were sent.
+// replaced and the text as stored, crisis when support resources were sent.
 func sendReply(body map[string]any, res rooms.SendResult) map[string]any {
 	if res.Redacted {
-		body["redacted"], body["categories"] = true, res.Categories
+		body["redacted"], body["categories"], body["text"] = true, res.Categories, res.Text
 	}
 	if res.Crisis {
 		body["crisis"] = true

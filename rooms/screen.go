@@ -41,6 +41,7 @@ type SendOptions struct {
 type SendResult struct {
 	Redacted   bool     // personal information was replaced before the post was stored
 	Categories []string // the categories redacted
+	Text       string   // the text as stored, when redacted
 	Crisis     bool     // the author was sent support resources
 }
 
@@ -162,6 +163,9 @@ func (s *Service) afterScreen(ctx context.Context, d *Draft, msg store.Message, 
 	}
 	if r := sc.opts.Result; r != nil {
 		r.Redacted, r.Categories, r.Crisis = len(sc.redacted) > 0, sc.redacted, sc.crisis
+		if r.Redacted {
+			r.Text = d.Text
+		}
 	}
 	if sc.crisis {
 		s.crisisAlert(ctx, d, msg.Seq, heldID)

@@ -4,6 +4,7 @@
 // User text only ever becomes text nodes (ui.js h()).
 
 import { h, formatTime, formatFull, roleBadge, avatarClass, twoStep } from "./ui.js";
+import { editedMark, editButton } from "./screening.js";
 
 /** view: the RoomView (me, isModerator, panel, deleteMessage, reportMessage). */
 export function renderMessage(view, m) {
@@ -26,7 +27,8 @@ export function renderMessage(view, m) {
   h("div", { class: "meta" },
     authorEl,
     roleBadge(author),
-    h("time", { datetime: m.ts || "", title: m.ts ? formatFull(m.ts) : "" }, formatTime(m.ts))),
+    h("time", { datetime: m.ts || "", title: m.ts ? formatFull(m.ts) : "" }, formatTime(m.ts)),
+    deleted ? null : editedMark(m)),
   h("p", { class: "text" }, deleted ? "message deleted" : String(m.text ?? "")));
   if (!deleted) li.append(renderActions(view, m, own));
   return li;
@@ -35,6 +37,7 @@ export function renderMessage(view, m) {
 function renderActions(view, m, own) {
   const acts = h("div", { class: "msg-actions" });
   const canModerate = view.isModerator || (view.me && (view.me.role === "admin" || view.me.role === "moderator"));
+  if (own) acts.append(editButton(view, m)); // screening.js
   if (own || canModerate) {
     const del = h("button", { type: "button", class: "btn btn-small delete", "aria-label": "Delete message" }, "Delete");
     twoStep(del, "Really delete?", () => view.deleteMessage(m.seq, del));

@@ -9,6 +9,7 @@ import { attachModerator, detachModerator, moderates } from "./moderation.js";
 import { renderMessage } from "./messages.js";
 import { Outbox } from "./sending.js";
 import { attachWebinar } from "./webinar.js";
+import { applyEdit, showResources, showCrisisAlert } from "./screening.js";
 
 const HISTORY_PAGE = 50;
 const TYPING_SEND_EVERY_MS = 3000;
@@ -481,6 +482,15 @@ export class RoomView {
       }
       case "message_deleted":
         this.markDeleted(ev.seq);
+        break;
+      case "message_edited": // screening.js
+        applyEdit(this, ev, (m) => this.renderMessage(m));
+        break;
+      case "safety.resources":
+        showResources(this, ev);
+        break;
+      case "safety.crisis":
+        showCrisisAlert(this, ev);
         break;
       case "presence":
         this.setOnline(ev.online);

@@ -5,6 +5,7 @@
 import { uuid } from "./socket.js";
 import { explainError } from "./ui.js";
 import { renderPending, setPendingState } from "./messages.js";
+import { personalInfoWarning, redactedNotice } from "./screening.js";
 
 export class Outbox {
   /** view: the RoomView (socket, slug, me, els, guard, joined, join(), status(), ...). */
@@ -55,7 +56,8 @@ export class Outbox {
     if (!v.joined) { this.setState(entry, "queued", "Waiting for connection…"); return; }
     this.setState(entry, "sending", "Sending…");
     try {
-      const reply = await v.socket.request("send", { room: v.slug, text: entry.text, client_msg_id: entry.id });
+      const reply = await v.socket.request("send", { room: v.slug, text: entry.text, client_msg_id: entry.id,
+        ...(entry.confirmPersonalInfo ? { confirm_personal_info: true } : {}) });
       this.confirm(entry, reply);
     } catch (err) {
       if (!this.entries.has(entry.id)) return;
@@ -80,6 +82,9 @@ export class Outbox {
           this.setState(entry, "queued", "Waiting for you to accept the new guidelines…");
           v.joined = false;
           v.join();
+          return;
+        case "personal_info": // screening.js: nothing was posted; the member decides
+          this.personalInfo(entry, err);
           return;
         case "held":
           this.markHeld(entry, err.held_id);
@@ -131,6 +136,26 @@ export class Outbox {
     this.v.autosize();
   }
 
+  /** The room asks before posting personal information: edit it, or post it as written. */
+  personalInfo(entry, err) {
+    const v = this.v;
+    this.setState(entry, "failed", "Not sent: contains personal information");
+    v.els.composerWrap.querySelector(".pi-warning")?.remove();
+    const card = personalInfoWarning(entry.text, err, {
+      onEdit: () => { this.entries.delete(entry.id); entry.el.remove(); this.refusedText(entry.text); },
+      onPostAnyway: () => { entry.confirmPersonalInfo = true; entry.state = "failed"; this.trySend(entry); },
+    });
+    v.els.composerWrap.prepend(card);
+    card.querySelector(".pi-edit")?.focus();
+  }
+
+  refusedText(text) {
+    const t = this.v.els.textarea;
+    if (!t.value.trim()) t.value = text;
+    this.v.autosize();
+    t.focus();
+  }
+
   /** Held for review: shown as waiting until a moderator approves it (then it arrives). */
   markHeld(entry, heldId) {
     this.entries.delete(entry.id);
@@ -147,6 +172,7 @@ export class Outbox {
       return;
     }
     entry.el.remove();
+    if (reply.redacted) v.status(redactedNotice(reply.categories), "info"); // screening.js
     if (!v.msgs.has(Number(reply.seq))) {
       const stick = v.nearBottom();
       v.addMessage({ room: v.slug, seq: reply.seq, message_id: reply.message_id, author: v.me, text: reply.text ?? entry.text, ts: reply.ts || new Date().toISOString(), _local: true });
