@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { h, formError, notify, explainError } from "./ui.js";
 import { kindLabel } from "./room.js";
+import { renderBadgesCard, renderDisclosureEditor } from "./disclosure.js";
 
 function field(label, input, help) {
   const id = input.id;
@@ -73,7 +74,8 @@ export function renderAdmin(container, { rooms, onChanged }) {
   container.replaceChildren(h("div", { class: "admin-inner" },
     h("h1", {}, "Manage rooms"),
     h("section", { class: "card", "aria-labelledby": "create-room-title" }, h("h2", { id: "create-room-title" }, "Create a room"), create),
-    h("section", { class: "card", "aria-labelledby": "edit-rooms-title" }, h("h2", { id: "edit-rooms-title" }, "Edit rooms"), list)));
+    h("section", { class: "card", "aria-labelledby": "edit-rooms-title" }, h("h2", { id: "edit-rooms-title" }, "Edit rooms"), list),
+    renderBadgesCard()));
   document.title = "Manage rooms — Haven";
 }
 
@@ -120,5 +122,5 @@ function renderEditor(r, onChanged) {
   });
   return h("details", { class: "admin-room", dataset: { slug: r.slug } },
     h("summary", {}, summaryName, " ", h("span", { class: "muted" }, `· ${r.slug} · ${kindLabel(r.kind)} · ${r.visibility || ""}`)),
-    form);
+    form, renderDisclosureEditor(r));
 }

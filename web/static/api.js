@@ -49,6 +49,7 @@ export const api = {
   rooms: () => request("GET", "/api/rooms"),
   createRoom: (room) => request("POST", "/api/rooms", room),
   updateRoom: (slug, fields) => request("PATCH", `/api/rooms/${encodeURIComponent(slug)}`, fields),
+  setBadges: (userId, badges) => request("PUT", `/api/users/${encodeURIComponent(userId)}/badges`, badges),
 
   // Moderation (room moderators, global moderators, admins; others get 403 forbidden).
   queue: (slug) => request("GET", `${roomPath(slug)}/queue`),

@@ -4,6 +4,7 @@
 // User text only ever becomes text nodes (ui.js h()).
 
 import { h, formatTime, formatFull, roleBadge, avatarClass, twoStep } from "./ui.js";
+import { userBadges } from "./disclosure.js";
 import { editedMark, editButton } from "./screening.js";
 
 /** view: the RoomView (me, isModerator, panel, deleteMessage, reportMessage). */
@@ -26,7 +27,7 @@ export function renderMessage(view, m) {
   h("span", { class: `avatar ${avatarClass(author.id)}`, "aria-hidden": "true" }, (name.trim()[0] || "?").toUpperCase()),
   h("div", { class: "meta" },
     authorEl,
-    roleBadge(author),
+    userBadges(author),
     h("time", { datetime: m.ts || "", title: m.ts ? formatFull(m.ts) : "" }, formatTime(m.ts)),
     deleted ? null : editedMark(m)),
   h("p", { class: "text" }, deleted ? "message deleted" : String(m.text ?? "")));

@@ -4,6 +4,7 @@
 
 import { ApiError } from "./api.js";
 import { h, roleBadge, formatTime, formatUntil, formatDuration, explainError } from "./ui.js";
+import { userBadges } from "./disclosure.js";
 import { openActionDialog } from "./modaction.js";
 import { ReviewQueue } from "./review.js";
 import { RulesSection } from "./rules.js";
@@ -369,7 +370,7 @@ export class ModPanel {
       if (st?.banned) flags.push(h("span", { class: "flag flag-warn mod-member-state", dataset: { state: "banned" } }, "Banned"));
       else if (st?.muted_until) flags.push(h("span", { class: "flag flag-warn mod-member-state", dataset: { state: "muted" } }, `Muted until ${formatUntil(st.muted_until)}`));
       return h("li", { class: "mod-member", dataset: { userId: u.id, online: String(this.online.has(u.id)) } },
-        h("span", { class: "mod-member-name" }, u.display_name || "a member", " ", roleBadge(u), ...flags.flatMap((f) => [" ", f])),
+        h("span", { class: "mod-member-name" }, u.display_name || "a member", " ", userBadges(u), ...flags.flatMap((f) => [" ", f])),
         h("span", { class: "muted mod-member-seen" }, seen),
         h("button", { type: "button", class: "btn btn-small btn-secondary mod-act", "aria-label": `Moderate ${u.display_name || "this member"}`, onclick: () => this.actOn(u) }, "Moderate…"));
     }));

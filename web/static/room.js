@@ -9,6 +9,7 @@ import { attachModerator, detachModerator, moderates } from "./moderation.js";
 import { renderMessage } from "./messages.js";
 import { Outbox } from "./sending.js";
 import { attachWebinar } from "./webinar.js";
+import { DisclosureBanner } from "./disclosure.js";
 import { applyEdit, showResources, showCrisisAlert } from "./screening.js";
 
 const HISTORY_PAGE = 50;
@@ -102,7 +103,8 @@ export class RoomView {
     e.chat = h("div", { class: "room-chat" }, e.wrap, e.typing, e.composerWrap);
     e.panel = h("aside", { id: "mod-panel", class: "mod-panel", hidden: true });
     e.body = h("div", { class: "room-body" }, e.chat, e.panel);
-    c.replaceChildren(header, e.body);
+    e.disclosure = new DisclosureBanner(); // sponsor and disclosure, from each join reply
+    c.replaceChildren(header, e.disclosure.el, e.body);
     c.dataset.slug = this.slug;
     this.guard = new ComposerGuard({ banner: e.banner, wait: e.wait, textarea: e.textarea, send: e.send },
       { onLift: (text) => this.status(text, "info") });
@@ -258,6 +260,7 @@ export class RoomView {
       this.guard.setLocked(this.room.locked);
       this.panel?.renderRoom();
     }
+    this.els.disclosure?.update(reply.disclosure);
     this.setOnline(reply.online);
     // Joined: "waiting for the connection" and the like are over (before the standing, whose
     // "your mute has ended" must stay).
