@@ -214,11 +214,16 @@ func relieved(sc *scan, r *occ) bool {
 	if st.cues&cCausal != 0 {
 		return false
 	}
-	for k := st.first; k < st.last; k++ {
-		// "stopped my panic attacks" is relief; "stopped my metformin" a dechallenge.
-		if sc.toks[k].marks&mDechallenge != 0 && (k < first-3 || k >= last) {
-			return false
+	// "stopped my panic attacks" is relief; "stopped my metformin" a dechallenge: count the
+	// dechallenge words just before the reaction against the sentence's.
+	near := int32(0)
+	for k := max(first-3, st.first); k < last; k++ {
+		if sc.toks[k].marks&mDechallenge != 0 {
+			near++
 		}
+	}
+	if st.dechal > near {
+		return false
 	}
 	for k := max(first-3, st.first); k < min(last+7, st.last); k++ {
 		if sc.toks[k].clause != sc.toks[first].clause || negated(sc, k) {

@@ -43,6 +43,12 @@ func adversarialPosts() map[string]string {
 		"parens":          fill("("),
 		"apostrophes":     fill("'a"),
 		"obfuscated mail": fill("a dot b at c dot com "),
+		"quantity":        fill("how many pills how much insulin would it take "),
+		"means intent":    fill("stockpiling my pills tonight "),
+		"acts":            fill("I want to want to stay asleep and "),
+		"weak signals":    fill("goodbye, nothing left, i'm the problem, "),
+		"relief":          fill("Zoloft stopped my anxiety since I stopped my metformin "),
+		"history":         fill("in 2019 I was suicidal, now I'm stable "),
 	}
 }
 

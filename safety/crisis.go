@@ -185,7 +185,7 @@ func crisisConfidence(sc *scan, m match, e *entry) float64 {
 			conf *= 0.65
 		}
 	}
-	if e.weight < 0.7 && postCues(sc)&cAdvice != 0 {
+	if e.weight < 0.7 && sc.cues&cAdvice != 0 {
 		conf *= 0.8 // "I want the pain to stop, what's helped you?": asking about treatment
 	}
 	return conf * contextFactor(sc, st, outside(sc, st, first, last))
@@ -243,13 +243,34 @@ func possessive(sc *scan, i int) bool {
 	return true
 }
 
-// postCues is the union of the cues of every sentence.
-func postCues(sc *scan) uint32 {
-	var c uint32
+// countBits are the marks whose tokens each sentence counts, so that outside can tell in
+// constant time whether a mark lies only inside a phrase.
+var countBits = [...]uint32{mSupport, mPast, mCurrent, mJoke, mInfo, mFirst}
+
+// summarize fills the per-sentence and per-post summaries the screens read many times, in
+// one pass, so that no finding costs a walk of its sentence or post.
+func (sc *scan) summarize() {
+	sc.cues, sc.recovered = 0, false
 	for i := range sc.sents {
-		c |= sc.sents[i].cues
+		st := &sc.sents[i]
+		st.tokMarks, st.counts, st.dechal = 0, [len(countBits)]int32{}, 0
+		for k := st.first; k < st.last; k++ {
+			m := sc.toks[k].marks
+			st.tokMarks |= m
+			for b, bit := range countBits {
+				if m&bit != 0 {
+					st.counts[b]++
+				}
+			}
+			if m&mDechallenge != 0 {
+				st.dechal++
+			}
+		}
+		sc.cues |= st.cues
+		if st.cues&cRecovered != 0 && st.marks&mNeg == 0 {
+			sc.recovered = true
+		}
 	}
-	return c
 }
 
 // negated reports a negator within negWindow words before token i in its clause, not undone

@@ -18,6 +18,7 @@ const (
 	cWant                         // want to, wish I could, thinking about: a wish before an act
 	cPlan                         // going to, planning to, tonight: a plan before an act
 	cAnniv                        // years ago today: an anniversary, history though "today" is current
+	cStudy                        // lecture, exam, textbook: studying the topic, whoever speaks
 	cHarmCtx                      // on purpose, relapsed, to feel something: self-harm context
 )
 
@@ -38,6 +39,8 @@ var cuePhrases = []struct {
 	{"how much|many", cHowMuch},
 	{"ago today|this+week|this+month|yesterday", cAnniv},
 	{"anniversary", cAnniv},
+	{"lecture|lectures|exam|exams|studying|homework|textbook|module|pharmacology|class|course|educator|" +
+		"educators|assignment|essay|revision|revising|seminar|tutorial", cStudy},
 	{"on+purpose|deliberately|intentionally|relapsed|relapse|to+feel|to+feel+something|until+it+bled|" +
 		"until+they+bled|punish+myself|so+it+would+hurt|again", cHarmCtx},
 	{"want+to|wanna|wanted+to|wants+to|wish+i+could|wish+to|ready+to|rather|i'd+rather|need+to|needs+to|" +
@@ -147,17 +150,20 @@ func (s *Screener) impliedCrisis(sc *scan, out []Finding) []Finding {
 		for j := i + 1; j < len(sc.toks) && j <= i+12 && sc.toks[j].sent == si; j++ {
 			c := sc.toks[j].cues
 			drug = drug || c&cDrug != 0
-			strong := c&cLethal != 0
-			weak := drug && c&cWeakEnd != 0 && (j+1 == len(sc.toks) || sc.toks[j+1].sent != si ||
-				sc.toks[j+1].cues&(cWeakEnd|cLethal) != 0)
-			if strong || weak {
-				end := j + 1
-				for end < len(sc.toks) && sc.toks[end].sent == si && sc.toks[end].cues&(cWeakEnd|cLethal) != 0 {
-					end++
-				}
-				report(i, end, "quantity", impliedConfidence(sc, i, 0.8))
-				break
+			if c&(cLethal|cWeakEnd) == 0 {
+				continue
 			}
+			end := j + 1
+			for end < len(sc.toks) && sc.toks[end].sent == si && sc.toks[end].cues&(cWeakEnd|cLethal) != 0 {
+				c |= sc.toks[end].cues
+				end++
+			}
+			// A weak end counts where the sentence ends: "it would take", not "would it take
+			// to cover a curry".
+			if c&cLethal != 0 || drug && (end == len(sc.toks) || sc.toks[end].sent != si) {
+				report(i, end, "quantity", impliedConfidence(sc, i, 0.8))
+			}
+			break
 		}
 	}
 	return out
@@ -195,37 +201,38 @@ func contextFactor(sc *scan, st *sentence, marks uint32) float64 {
 	if st.cues&cAccident != 0 {
 		f *= 0.3
 	}
+	if st.cues&cStudy != 0 {
+		f *= 0.5
+	}
 	if marks&mInfo != 0 && marks&mFirst == 0 {
 		f *= 0.7 // a lecture, an article: nobody's own words
 	}
-	if marks&mCurrent == 0 {
-		for k := range sc.sents {
-			if c := &sc.sents[k]; c.cues&cRecovered != 0 && c.marks&mNeg == 0 {
-				f *= 0.55 // "I used to want to die. Now I'm stable"
-				break
-			}
-		}
+	if marks&mCurrent == 0 && sc.recovered {
+		f *= 0.55 // "I used to want to die. Now I'm stable"
 	}
 	return f
 }
 
 // outside is the union of the marks of the tokens of st outside [first, last), and of the
 // marks set on the sentence by code (markYears).
+// Only countBits are told apart; other marks count wherever they are. The cost is the
+// phrase's length, not the sentence's.
 func outside(sc *scan, st *sentence, first, last int) uint32 {
-	var m uint32
-	for k := st.first; k < st.last; k++ {
-		if k < first || k >= last {
-			m |= sc.toks[k].marks
+	m := st.tokMarks
+	lo, hi := max(first, st.first), min(last, st.last)
+	for b, bit := range countBits {
+		if m&bit == 0 {
+			continue
+		}
+		n := int32(0)
+		for k := lo; k < hi; k++ {
+			if sc.toks[k].marks&bit != 0 {
+				n++
+			}
+		}
+		if n == st.counts[b] {
+			m &^= bit
 		}
 	}
-	return m | st.marks&mPast&^tokMarks(sc, st)
-}
-
-// tokMarks is the union of the marks of st's tokens.
-func tokMarks(sc *scan, st *sentence) uint32 {
-	var m uint32
-	for k := st.first; k < st.last; k++ {
-		m |= sc.toks[k].marks
-	}
-	return m
+	return m | st.marks&mPast&^st.tokMarks
 }

@@ -57,6 +57,47 @@ func TestCrisis(t *testing.T) {
 	}
 }
 
+// TestCrisisIndirect covers the indirect ways of crisis_indirect.go and crisis_means.go and
+// the contexts that lower them.
+func TestCrisisIndirect(t *testing.T) {
+	s := newTestScreener(t, Config{})
+	for _, tc := range []struct {
+		name, text     string
+		crisis, method bool
+	}{
+		{"not wake up", "honestly I'd rather not wake up in the morning", true, false},
+		{"burden", "my wife would be happier if I was gone", true, false},
+		{"act after a wish", "I keep wishing I could just stay asleep", true, false},
+		{"act after a plan", "I'm going to take all my tablets tonight", true, true},
+		{"act without a wish", "I thought I was going to die in that ambulance", false, false},
+		{"means and intent", "Been stashing my gabapentin. Tonight I'll have enough", true, true},
+		{"stockpile with a reason", "Stashing my insulin because of the shortage", false, false},
+		{"quantity question", "how many of my sleeping tablets would it take to not wake up", true, true},
+		{"dosing question", "How much insulin would it take to cover a curry?", false, false},
+		{"self-harm slang", "sh again tonight, I'm so ashamed", true, false},
+		{"weak signals add up", "Everything feels pointless. I'm the problem here", true, false},
+		{"one weak signal", "Everything feels pointless with this flare", false, false},
+		{"clause end", "I just want out", true, false},
+		{"not clause end", "I just want out of this contract", false, false},
+		{"history with recovery", "I used to want to die. Now I'm stable on my meds", false, false},
+		{"year", "I was suicidal in 2016 and therapy helped", false, false},
+		{"possessive", "my neighbour's suicide shook the whole street", false, false},
+		{"accident", "took a handful of my tablets by mistake, called 111", false, false},
+		{"study", "the lethal dose of paracetamol came up in my pharmacology lecture", false, false},
+		{"idiom", "I'm killing myself trying to get this report done", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := s.Crisis(tc.text)
+			if got := hasCategory(fs, Crisis); got != tc.crisis {
+				t.Errorf("%q: crisis %v, want %v: %s", tc.text, got, tc.crisis, describe(tc.text, fs))
+			}
+			if got := hasCategory(fs, CrisisMethod); got != tc.method {
+				t.Errorf("%q: method %v, want %v: %s", tc.text, got, tc.method, describe(tc.text, fs))
+			}
+		})
+	}
+}
+
 // TestCrisisLowered: context lowers confidence rather than hiding a finding, so a caller
 // that wants the borderline cases asks for them with MinConfidence.
 func TestCrisisLowered(t *testing.T) {

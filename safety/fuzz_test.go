@@ -59,6 +59,8 @@ var fuzzSeeds = []string{
 	"Ça va? appelle 06 12 34 56 78 — merci ❤️ 😂 İstanbul ǅ ﬃ",
 	"\xff\xfe 555-201-4477 \xc3 kill myself \xe2\x82",
 	"((((+1 (((2 3 4))) 5-6-7-8.9.0 :: ::1 a:b:c:d:e:f:0:1 1.2.3.4.5",
+	"how many of my pills would it take? stockpiling my pregabalin, tonight. I want to just stay asleep",
+	"Goodbye, nothing left. In 2019 I was suicidal, now I'm stable. Zoloft stopped my panic attacks",
 }
 
 func fuzzScreener(f *testing.F) *Screener {

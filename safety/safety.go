@@ -184,6 +184,7 @@ func (s *Screener) scan(text string) *scan {
 		return nil
 	}
 	s.lex.match(sc)
+	sc.summarize()
 	return sc
 }
 

@@ -25,11 +25,14 @@ type token struct {
 
 // sentence is a run of tokens ended by . ! ? or a line break.
 type sentence struct {
-	first, last int     // token indexes [first, last)
-	marks       uint32  // union of its tokens' marks
-	cues        uint32  // union of its tokens' cues
-	question    bool    // ended by '?'
-	crisis      float64 // best crisis confidence reported in it (crisis.go)
+	first, last int                   // token indexes [first, last)
+	marks       uint32                // union of its tokens' marks
+	cues        uint32                // union of its tokens' cues
+	tokMarks    uint32                // union of its tokens' marks (marks also has bits set by code)
+	counts      [len(countBits)]int32 // tokens with each of countBits (summarize)
+	dechal      int32                 // tokens marked mDechallenge
+	question    bool                  // ended by '?'
+	crisis      float64               // best crisis confidence reported in it (crisis.go)
 }
 
 // scan is the per-call working state of the lexicon screens.
@@ -43,6 +46,9 @@ type scan struct {
 	prods, reacts []occ
 	pairs         []pair
 	rbest         []int
+	// summarize
+	cues      uint32 // union of every sentence's cues
+	recovered bool   // a sentence with no negation tells a recovery (cRecovered)
 }
 
 // word is the folded form of token i.
