@@ -35,6 +35,7 @@ type downTrack struct {
 	target  int              // layer wanted; the switch happens on its next keyframe
 	manual  int              // layer fixed by media.layer; -1 is auto
 	upVotes int              // ticks in a row that asked for a higher layer (hysteresis)
+	probed  bool             // target was reached by probing above the TWCC estimate
 	needKey bool             // video: forward nothing until a keyframe
 	resync  bool             // recompute offsets at the next forwarded packet
 	started bool

@@ -35,6 +35,8 @@ var (
 		Name: "haven_media_layer_switches_total", Help: "Simulcast layer switches made for subscribers (on keyframes)."})
 	twccFeedback = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "haven_media_twcc_feedback_total", Help: "Transport-wide congestion control feedback reports from subscribers fed to their bandwidth estimates."})
+	metricLayerProbes = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "haven_media_layer_probes_total", Help: "Simulcast steps up tried above a subscriber's TWCC estimate while it showed no congestion."})
 	metricControl = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "haven_media_control_total", Help: "Media control actions applied, by action."}, []string{"action"})
 )

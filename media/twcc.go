@@ -112,6 +112,17 @@ func (e *twccEstimator) target(now time.Time) (float64, bool) {
 	return float64(bwe.GetTargetBitrate()), true
 }
 
+// congested says whether GCC sees congestion now: delay rising (overuse), its rate in
+// decrease, or more than 2 % of packets lost. Without recent feedback it cannot tell.
+func (e *twccEstimator) congested(now time.Time) bool {
+	if _, ok := e.target(now); !ok {
+		return true
+	}
+	st := e.GetStats()
+	loss, _ := st["averageLoss"].(float64)
+	return st["usage"] == "overuse" || st["state"] == "decrease" || loss > 0.02
+}
+
 func (e *twccEstimator) GetTargetBitrate() int {
 	if bps, ok := e.target(time.Now()); ok {
 		return int(bps)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/havenhealth/haven/broker"
@@ -105,7 +106,11 @@ func TestTWCCEstimateChoosesLayer(t *testing.T) {
 	if twccFeedbackCount() <= before {
 		t.Fatal("no transport-cc feedback was counted")
 	}
+
+	// The loss ends: GCC estimates little above the low layer it now sees arrive, so the
+	// higher layers come back by probing, one step at a time, while it sees no congestion.
 	loss.on.Store(false)
+	sub.waitLayer(track, 2, 90*time.Second)
 }
 
 // TestEstimatorSources: TWCC wins when fresh, bounded by a REMB; without it REMB bounded by
@@ -127,11 +132,75 @@ func TestEstimatorSources(t *testing.T) {
 	}
 }
 
-// twccFeedbackCount reads the feedback counter (tests).
-func twccFeedbackCount() float64 {
+// twccFeedbackCount reads the feedback counter.
+func twccFeedbackCount() float64 { return counterValue(twccFeedback) }
+
+func counterValue(c prometheus.Counter) float64 {
 	m := &dto.Metric{}
-	if err := twccFeedback.Write(m); err != nil {
+	if err := c.Write(m); err != nil {
 		return 0
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestTWCCProbesUp: GCC estimates little above what it sees arrive, so a subscriber whose
+// estimate starts low (150 kbit/s: the middle layer) reaches the full layer only by
+// probing, one step up while GCC sees no congestion.
+func TestTWCCProbesUp(t *testing.T) {
+	tn := newTestNode(t, "n1", broker.NewMemory(), nil, func(c *Config) { c.InitialBitrate = 150_000 })
+	host := tn.client("host", "talk", "webinar", RankHost)
+	host.must("media.start", nil)
+	host.join()
+	src := newSource(t, host, []string{"q", "h", "f"}, false)
+	if r := host.offer(src.kinds()); r.str("type") != "ok" {
+		t.Fatalf("simulcast offer: %v", r)
+	}
+	src.start()
+	probes := counterValue(metricLayerProbes)
+	sub := attendee(t, tn, "sub")
+	track := host.participantID() + ":video"
+	sub.waitLayer(track, 2, 60*time.Second)
+	if _, from := estimateOf(t, tn, "talk", "u-sub"); from != fromTWCC {
+		t.Fatalf("estimate from %s, want twcc", from)
+	}
+	// GCC alone gets there too, in time; the probe must have been tried on the way.
+	if counterValue(metricLayerProbes) <= probes {
+		t.Fatal("no layer probe was counted")
+	}
+}
+
+// TestProbeBackoff: a step down soon after a step up doubles the wait before the next
+// try, up to its bound; one long after starts again from the shortest.
+func TestProbeBackoff(t *testing.T) {
+	e := newEstimator(1_000_000, nil)
+	now := time.Now()
+	if !e.canProbe(now) {
+		t.Fatal("a fresh estimator may not probe")
+	}
+	e.probed(now)
+	if e.canProbe(now.Add(probeStep - time.Millisecond)) {
+		t.Fatal("probed again within probeStep")
+	}
+	want := probeMinBackoff
+	for i := 0; i < 6; i++ {
+		now = now.Add(time.Second)
+		e.probed(now)
+		e.congestedDown(now)
+		if e.canProbe(now.Add(want-time.Millisecond)) || !e.canProbe(now.Add(want)) {
+			t.Fatalf("failure %d: backoff is not %v", i, want)
+		}
+		want = min(2*want, probeMaxBackoff)
+	}
+	now = now.Add(time.Minute)
+	e.congestedDown(now)
+	if !e.canProbe(now.Add(probeMinBackoff)) {
+		t.Fatal("backoff not reset after a long stable spell")
+	}
+	e.onREMB(500_000, now)
+	if e.canProbe(now.Add(time.Hour)) && e.rembFresh(now.Add(time.Hour)) {
+		t.Fatal("probing above a fresh REMB")
+	}
+	if e.canProbe(now.Add(probeMinBackoff)) {
+		t.Fatal("probing above a fresh REMB")
+	}
 }
