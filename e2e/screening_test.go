@@ -281,6 +281,16 @@ func runScreeningSuite(t *testing.T, s setup) {
 		if e := rvDo(t, author, "edit", map[string]any{"room": room, "text": "no seq"}); e.Code() != "bad_request" {
 			t.Fatalf("edit without seq = %v", e)
 		}
+		// Moderators read the earlier text.
+		var orig struct {
+			Message map[string]any   `json:"message"`
+			Edits   []map[string]any `json:"edits"`
+		}
+		status, err := wsclient.DoJSON(ctxT(t, 5*time.Second), "GET", fmt.Sprintf("%s/api/rooms/%s/messages/%d", c.Nodes[0].URL, room, seq),
+			c.adminToken(), nil, &orig)
+		if err != nil || status != http.StatusOK || len(orig.Edits) != 1 || orig.Edits[0]["text"] != "see you at the meetup" {
+			t.Fatalf("moderator's view: %d %v %+v", status, err, orig)
+		}
 		j := join(t, c.dial(far, c.member(far)), room, nil)
 		msgs, _ := j["messages"].([]any)
 		if len(msgs) != 1 {

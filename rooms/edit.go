@@ -100,3 +100,33 @@ func (s *Service) markEdited(ctx context.Context, roomID string, msgs []store.Me
 		}
 	}
 }
+
+// MessageVersion is an earlier text of an edited message, as moderators see it.
+type MessageVersion struct {
+	Text     string `json:"text"`
+	EditedAt string `json:"edited_at"` // when this text was replaced
+}
+
+// EditHistory returns a message's earlier texts, oldest first, to the room's moderators
+// (never nil, so it encodes as a list).
+func (s *Service) EditHistory(ctx context.Context, actor store.User, slug string, seq int64) ([]MessageVersion, error) {
+	room, err := s.Get(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	info := room.Info()
+	if err := s.requireModerator(ctx, actor, info); err != nil {
+		return nil, err
+	}
+	cctx, cancel := s.ctx(ctx)
+	defer cancel()
+	edits, err := s.st.MessageEditHistory(cctx, info.ID, seq)
+	if err != nil {
+		return nil, storeErr(fmt.Errorf("edit history of %d in room %s: %w", seq, slug, err), "message")
+	}
+	out := make([]MessageVersion, len(edits))
+	for i, e := range edits {
+		out[i] = MessageVersion{Text: e.Text, EditedAt: protocol.TS(e.EditedAt)}
+	}
+	return out, nil
+}

@@ -59,5 +59,11 @@ func (s *Server) roomMessage(w http.ResponseWriter, r *http.Request, _ store.Ses
 		httpx.WriteError(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"message": m})
+	// Earlier texts of an edited message (rooms/edit.go), oldest first.
+	edits, err := s.rooms.EditHistory(r.Context(), u, r.PathValue("slug"), seq)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"message": m, "edits": edits})
 }

@@ -26,7 +26,7 @@ func (s *Server) listRooms(w http.ResponseWriter, r *http.Request, _ store.Sessi
 	}
 	out := make([]protocol.Room, len(list))
 	for i, room := range list {
-		out[i] = rooms.WireRoom(room)
+		out[i] = s.rooms.WithPIIPolicy(r.Context(), room) // one small read per room (admin lists)
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"rooms": out})
 }
