@@ -219,10 +219,13 @@ func runDisclosureSuite(t *testing.T, s setup) {
 	repConn := c.dial(far, rep)
 	join(t, repConn, room, nil)
 
+	var helloSeq int64
 	t.Run("BadgeOnMessages", func(t *testing.T) {
-		if r := send(t, repConn, room, "Hello everyone, glad to be here.", "hello-1"); r.Type() != "ok" {
+		r := send(t, repConn, room, "Hello everyone, glad to be here.", "hello-1")
+		if r.Type() != "ok" {
 			t.Fatalf("affiliated member's plain post: %v", r)
 		}
+		helloSeq = r.Int("seq")
 		m := collect(t, observer, 1, 10*time.Second)[0]
 		if !hasBadge(m["author"], affiliatedBadge) {
 			t.Fatalf("message author without the badge: %v", m["author"])
@@ -251,6 +254,13 @@ func runDisclosureSuite(t *testing.T, s setup) {
 		}
 		if st != http.StatusOK || !found {
 			t.Fatalf("held post not in the review queue as expected: %d %v", st, q)
+		}
+	})
+
+	t.Run("AffiliatedProductEditHeld", func(t *testing.T) {
+		r, err := repConn.Do(ctxT(t, 10*time.Second), "edit", map[string]any{"room": room, "seq": helloSeq, "text": promo})
+		if err != nil || r.Code() != "held" {
+			t.Fatalf("affiliated edit naming a product: %v %v", r, err)
 		}
 	})
 
