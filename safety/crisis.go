@@ -105,7 +105,7 @@ func (s *Screener) crisis(sc *scan, out []Finding) []Finding {
 	lastEnd := int32(-1)
 	for _, m := range sc.matches {
 		e := &lx.entries[m.entry]
-		if e.kind != kMethod || sc.toks[m.last-1].marks&mSuppressed != 0 {
+		if e.kind != kMethod || e.flags&fQuiet != 0 || sc.toks[m.last-1].marks&mSuppressed != 0 {
 			continue
 		}
 		si := sc.toks[m.first].sent

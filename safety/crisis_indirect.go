@@ -92,7 +92,7 @@ var indirectPhrases = []phraseDef{
 	{"overdose", "took|taken|swallowed everything|all|the+lot in the medicine+cabinet|cupboard|drawer|house", 0.85, fMethod},
 	{"can't go on", "want|wanna|need it|it+all|everything|this to be over", 0.45, 0},
 	{"can't go on", "not going+to|gonna make it through the+night|tonight", 0.45, 0},
-	{"can't go on", "and i don't|dont want to", 0.4, fEnd},
+	{"can't go on", "and|i don't|dont want to", 0.4, fEnd},
 	{"can't go on", "don't|dont want to go home|be+saved|get+better", 0.4, fSelf},
 	{"can't go on", "done fighting|trying", 0.6, fEnd},
 	{"goodbye note", "written|wrote|writing the|my letters|notes", 0.45, 0},
@@ -108,6 +108,25 @@ var indirectPhrases = []phraseDef{
 	{"can't go on", "hate|hating being alive|existing|living", 0.75, 0},
 	{"can't go on", "hate my life", 0.45, 0},
 	{"can't go on", "how easy it would be", 0.4, 0},
+	{"don't want to live", "don't|dont|can't|cant|cannot see myself being+here|being+alive|being+around|still+here|" +
+		"alive|making+it next+year|much+longer|by+christmas|for+long", 0.7, fSelf},
+	{"overdose", "give|giving|take|taking myself a massive|huge|giant|lethal|fatal bolus|dose|overdose", 0.8,
+		fAct | fPlan | fMethod},
+	{"don't want to live", "don't|dont|do+not want to be rescued|saved|found|resuscitated|revived", 0.7, 0},
+	{"can't go on", "i'm|im|i+am done", 0.4, fEnd},
+	{"can't go on", "nothing left to try|to+live+for|to+give", 0.4, 0},
+	{"want to die", "thinking|think|thought a+lot|so+much|constantly|all+the+time|lately about|of dying|death", 0.65, 0},
+	{"want to die", "dying|death doesn't|doesnt|does+not|no+longer scare|scares|frighten me", 0.45, 0},
+	{"want to die", "feels|would+feel|would+be like a relief", 0.4, 0},
+	{"no reason to live", "what's|whats|what+is the point of any+of+it|it+all|anything", 0.6, 0},
+	{"overdose", "enough [of] [my] " + drugWords + " to make+it+stop|make+it+all+stop|end+it|end+it+all|" +
+		"end+everything|kill+me|die|not+wake+up", 0.8, fMethod},
+	{"self-harm", "cut|burned|burnt again", 0.7, fSelf},
+	{"don't want to live", "wouldn't|wouldnt|won't|wont|don't|dont care if i didn't|didnt|don't|never wake up|" +
+		"died|die|wasn't+here", 0.8, fSelf},
+	{"can't go on", "can't|cant|cannot|don't+think+i+can survive|face|get+through another|this", 0.4, 0},
+	{"can't go on", "scared|afraid|terrified of living|being+alive|existing", 0.6, 0},
+	{"can't go on", "exhausted|tired|sick from|of fighting|trying to stay+alive|live|keep+going", 0.7, 0},
 	{"goodbye note", "goodbye|goodbye+everyone|goodbye+all|bye+everyone|farewell|farewell+everyone", 0.4, fEnd},
 	{"can't go on", "i've|ive|i+have had it|enough", 0.4, fEnd},
 	{"don't want to live", "don't|dont|do+not want+to|wanna do+this+anymore|do+this+any+more|go+on|keep+going|" +
@@ -191,7 +210,11 @@ var meansTerms = []phraseDef{
 	{"stockpiling", "stockpile|stash|hoard|supply of [my] pills|tablets|meds|insulin", 0.9, fNear | fMeans},
 	{"stockpiling", "# months|weeks|days of [my] pills|tablets|meds|insulin|oxy|painkillers|morphine saved|" +
 		"stashed|put+aside|hidden", 0.9, fNear | fMeans},
-	{"pills", "have|got|bought the|my|a+bottle+of|a+box+of pills|tablets|meds|stash", 0.85, fNear | fMeans},
+	{"pills", "have|got|bought the|my|a+bottle+of|a+box+of pills|tablets|meds|stash", 0.85, fNear | fMeans | fQuiet},
+	{"hanging", "have|got|bought the|my|a rope|noose", 0.85, fNear | fMeans | fQuiet},
+	{"firearm", "have|got|bought the|my|a gun", 0.85, fNear | fMeans | fQuiet},
+	{"stockpiling", "hidden+away|hid+away|stashed+away|put+away|put+aside|set+aside|squirrelled+away|hidden|hid " +
+		"a+load+of|some+of|loads+of|a+stash+of|my|a+bunch+of|all+my", 0.9, fNear | fMeans | fNeedsDrug | fStock},
 	{"pills", "pills|tablets|meds|insulin|rope|gun|everything ready|lined+up|sorted|counted|in+front+of+me", 0.85, fNear | fMeans},
 	{"pills", "counted|counting|counted+out|counting+out|lined+up all my|the|my pills|tablets|meds", 0.85, fNear | fMeans},
 }

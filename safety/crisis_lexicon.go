@@ -13,6 +13,7 @@ const (
 	fPlan                         // an fAct phrase that a plan ("going to") also introduces
 	fHarmCtx                      // counts only with a self-harm context nearby: "on purpose", "relapsed", "to feel"
 	fStock                        // a stockpile: with a drug and no benign reason, a crisis even with no intent told
+	fQuiet                        // a means that counts only for an implied crisis, not reported as a method term itself
 )
 
 type phraseDef struct {
@@ -157,6 +158,8 @@ var suppressPhrases = []string{
 	"hurt|hurting|harm|cut|burn myself cooking|shaving|chopping|at+the+gym|at+work|by+accident|accidentally",
 	"disappear for|from|into|off|to|a",
 	"die|dye my|her|his|our hair",
+	"like i'm|im|i+am drowning",
+	"drowning in",
 }
 
 // methodTerms are means and quantities. They are reported only beside a crisis finding: in

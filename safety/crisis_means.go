@@ -19,6 +19,7 @@ const (
 	cPlan                         // going to, planning to, tonight: a plan before an act
 	cAnniv                        // years ago today: an anniversary, history though "today" is current
 	cStudy                        // lecture, exam, textbook: studying the topic, whoever speaks
+	cObsess                       // can't stop thinking about, keep looking at: fixed on a means
 	cHarmCtx                      // on purpose, relapsed, to feel something: self-harm context
 )
 
@@ -30,13 +31,17 @@ var cuePhrases = []struct {
 	{"tonight|tomorrow|this+weekend|this+week|going+to|gonna|planning|plan+to|decided|ready|should+be+enough|" +
 		"enough+now|have+enough|got+enough|i+know+what|i+know+how+much|how+much+i'd+need|how+much+i+need|" +
 		"letting+it+happen|thinking+about+using|at+once|when+everyone|soon|finally|once+and+for+all|" +
-		"in+front+of+me|on+the+table|next+to+me|beside+me|laid+out", cIntent},
+		"in+front+of+me|on+the+table|next+to+me|beside+me|laid+out|in+case+i|in+case+it|if+i+decide|when+i+decide|" +
+		"work+up+the+courage|the+courage|the+guts|brave+enough", cIntent},
 	{"by+mistake|by+accident|accidentally|accidental|mistakenly|mixed+up|mix+up|mix-up|wrong+pen|wrong+dose|" +
 		"double-dosed|double+dosed|ate|chewed|clumsy|tripped|fell|bumped|walked+into|stubbed|on+the+corner", cAccident},
 	{"now i'm|im|i+am stable|fine|okay|ok|well|better|happy|safe|in+a+good+place", cRecovered},
 	{"therapy|treatment|meds|support|dbt|cbt helped|got+me+through|saved+me", cRecovered},
+	{"stop|stopped|quit|stopping self+harming|self+harm|cutting|hurting+myself", cRecovered},
 	{"much better now|doing well|doing+better|doing+brilliantly|doing+amazing|grateful|proud|thriving", cRecovered},
 	{"how much|many", cHowMuch},
+	{"can't+stop|cant+stop|keep|been|always thinking+about|looking+at|staring+at|obsessing+over|obsessing+about", cObsess},
+	{"obsessing+about|obsessing+over|fixated+on|can't+stop+looking+at", cObsess},
 	{"ago today|this+week|this+month|yesterday", cAnniv},
 	{"anniversary", cAnniv},
 	{"lecture|lectures|exam|exams|studying|homework|textbook|module|pharmacology|class|course|educator|" +
@@ -59,7 +64,7 @@ var cuePhrases = []struct {
 	{"it would|will take", cWeakEnd},
 	{"it'd take", cWeakEnd},
 	{"because|shortage|shortages|strike|trip|holiday|holidays|travel|travelling|traveling|abroad|" +
-		"in+case|just+in+case|cost|costs|price|prices|prescription|pharmacy|refill|brexit", cReason},
+		"in+case+of|in+case+the|in+case+there|in+case+we|cost|costs|price|prices|prescription|pharmacy|refill|brexit", cReason},
 	{"pills|tablets|meds|medication|medications|painkillers|insulin|paracetamol|acetaminophen|tylenol|" +
 		"ibuprofen|aspirin|opioids|oxycodone|oxy|morphine|fentanyl|codeine|co-codamol|tramadol|pregabalin|" +
 		"gabapentin|amitriptyline|nortriptyline|sertraline|citalopram|fluoxetine|mirtazapine|diazepam|valium|" +
@@ -138,6 +143,20 @@ func (s *Screener) impliedCrisis(sc *scan, out []Finding) []Finding {
 			conf *= 0.5 // stocking up before a trip or a shortage
 		}
 		report(int(m.first), int(m.last), e.term, conf)
+	}
+	// A means the speaker cannot stop thinking about or looking at: "been looking at the pills
+	// in my drawer all evening".
+	for _, m := range sc.matches {
+		e := &lx.entries[m.entry]
+		if e.kind != kMethod || e.flags&fQuiet != 0 || sc.toks[m.last-1].marks&mSuppressed != 0 {
+			continue
+		}
+		for k := int(m.first) - 1; k >= 0 && k >= int(m.first)-actWindow && sc.toks[k].sent == sc.toks[m.first].sent; k-- {
+			if sc.toks[k].cues&cObsess != 0 {
+				report(k, int(m.last), e.term, impliedConfidence(sc, k, 0.65))
+				break
+			}
+		}
 	}
 	// "how much|many ... would it take|to kill me": the end within 10 words of the question in
 	// the sentence; a weak end ("would it take") needs a drug named and to end the sentence.
