@@ -26,10 +26,27 @@ import (
 //	4 (88)        17: 1.00 / 0.94     14: 0.67 / 0.29     4: 1.00 / 0.00     12: 1.00 / 0.67
 //	5 (96)        19: 1.00 / 1.00     14: 1.00 / 0.50     5: 0.75 / 0.60     12: 0.91 / 0.83
 //
-// holdout.jsonl is round 6, written last and never tuned on: keep it that way, and add a
-// new round rather than fix its misses. All rounds were written by the screens' author,
-// which flatters them too. The lesson of the table: identifiers generalise, lexicons of
-// crisis phrases do not (about half of unseen paraphrases are missed).
+// holdout.jsonl is round 6, never tuned on: keep it that way, and add a new round rather
+// than fix its misses. holdout2.jsonl is round 7 (90 posts), written and committed before
+// the crisis rework (indirect phrases, acts after a wish or plan, means with intent,
+// quantity questions, weak signals that add up, history and recovery) and never tuned on;
+// it first scored crisis 0.83 / 0.57, crisis_method 1.00 / 0.40, adverse_event 0.82 / 1.00.
+// Rounds 8 to 12 went into corpus.jsonl, each screened unseen, then tuned on:
+//
+//	round         crisis              crisis_method
+//	8 (175)       86: 0.84 / 0.49     23: 0.83 / 0.22   (the screens before the rework)
+//	9 (68)        39: 0.79 / 0.38     11: — / 0.09
+//	10 (55)       25: 0.62 / 0.32     6: — / 0.00
+//	11 (40)       20: 0.40 / 0.20     5: — / 0.20
+//	12 (45)       25: 0.89 / 0.32     7: — / 0.14
+//
+// Rounds 9 to 11 were written to break the rules of the round before, so they are harsher
+// than ordinary posts; round 12 is ordinary phrasing and still scored 0.32; holdout2 was
+// written just before round 8 by the same hand, so it shares its phrasings and is kinder.
+// The honest reading: on phrasings close to what the lexicon has seen, crisis recall is
+// about 0.85 to 0.9 with precision near 0.9; on genuinely new paraphrases it is nearer
+// 0.3, though precision held (0.89 in round 12). A lexicon will not close that gap alone.
+// All rounds were written by the screens' authors, which flatters them too.
 //
 // Labelling rules: personal categories as in Category; a full date not tied to birth is
 // "date"; links to corpusConfig.AllowDomains are not personal; an IP inside a link counts as
@@ -63,32 +80,32 @@ func TestCorpusDev(t *testing.T) {
 		"date":           {0.9, 0.9},
 		"url":            {0.9, 0.9},
 		"ip_address":     {0.9, 0.9},
-		"crisis":         {0.95, 0.95},
-		"crisis_method":  {0.9, 0.9},
-		"adverse_event":  {0.95, 0.95},
+		"crisis":         {0.99, 0.96},
+		"crisis_method":  {0.98, 0.95},
+		"adverse_event":  {0.98, 0.98},
 	})
 }
 
-// TestCorpusHoldout holds the unseen round to what it scored when first run, less a little:
-// a regression alarm, not a target. Its crisis floors are low because the screen is.
+// personalFloors are the held-out floors of every personal-information category: each has
+// only a few positives there, so one miss fails it, which is the point of a regression alarm.
+func personalFloors(crisis, method, adverse floor) map[string]floor {
+	fl := map[string]floor{"personal": {0.95, 0.95}, "crisis": crisis, "crisis_method": method, "adverse_event": adverse}
+	for _, c := range []Category{Phone, Email, Address, SSN, RecordNumber, DateOfBirth, FullDate, URL, IPAddress} {
+		fl[string(c)] = floor{0.9, 0.9}
+	}
+	return fl
+}
+
+// TestCorpusHoldout holds the unseen round to what it scores now, less a little: a
+// regression alarm, not a target.
 func TestCorpusHoldout(t *testing.T) {
-	testCorpus(t, "testdata/holdout.jsonl", map[string]floor{
-		"personal":      {0.95, 0.95},
-		"crisis":        {0.65, 0.4},
-		"crisis_method": {0.9, 0.35},
-		"adverse_event": {0.85, 0.9},
-	})
+	testCorpus(t, "testdata/holdout.jsonl", personalFloors(floor{0.95, 0.8}, floor{0.95, 0.75}, floor{0.95, 0.95}))
 }
 
 // TestCorpusHoldout2 is round 7, written and committed before the crisis rework was tuned
 // (on corpus.jsonl only) and never tuned on since.
 func TestCorpusHoldout2(t *testing.T) {
-	testCorpus(t, "testdata/holdout2.jsonl", map[string]floor{
-		"personal":      {0, 0},
-		"crisis":        {0, 0},
-		"crisis_method": {0, 0},
-		"adverse_event": {0, 0},
-	})
+	testCorpus(t, "testdata/holdout2.jsonl", personalFloors(floor{0.85, 0.88}, floor{0.95, 0.85}, floor{0.95, 0.95}))
 }
 
 func readCorpus(t *testing.T, path string) []corpusPost {
