@@ -172,7 +172,7 @@ class SafetyConsole {
       } finally { e.target.disabled = false; }
     };
     const text = h("textarea", { rows: 2, maxlength: 4000, "aria-label": "Message to the author", placeholder: "Ask the author a follow-up question…" });
-    const send = h("button", { type: "button", class: "btn btn-small btn-primary" }, "Send to the author");
+    const send = h("button", { type: "button", class: "btn btn-small btn-primary", "data-act": "send-followup" }, "Send to the author");
     send.addEventListener("click", async () => {
       if (!text.value.trim()) return;
       send.disabled = true;
@@ -181,8 +181,8 @@ class SafetyConsole {
       } finally { send.disabled = false; }
     });
     const actions = [];
-    if (c.status === "open") actions.push(h("button", { type: "button", class: "btn btn-small btn-secondary", onclick: act("forward", null, "Case forwarded.") }, "Mark forwarded to safety team"));
-    if (c.status !== "closed") actions.push(reason, h("button", { type: "button", class: "btn btn-small btn-primary", onclick: act("close", () => ({ reason: reason.value }), "Case closed.") }, "Close case"));
+    if (c.status === "open") actions.push(h("button", { type: "button", class: "btn btn-small btn-secondary", "data-act": "forward", onclick: act("forward", null, "Case forwarded.") }, "Mark forwarded to safety team"));
+    if (c.status !== "closed") actions.push(reason, h("button", { type: "button", class: "btn btn-small btn-primary", "data-act": "close", onclick: act("close", () => ({ reason: reason.value }), "Case closed.") }, "Close case"));
     this.detail.replaceChildren(
       h("h3", {}, `Case ${c.id}`),
       h("p", {}, `Room ${c.room}, message ${c.message_seq || "(held post " + c.held_id + ")"}, reporter ${c.author}. Status: ${c.status}` +
@@ -228,7 +228,7 @@ class SafetyConsole {
     for (const f of items) (byCase.get(f.case_id) || byCase.set(f.case_id, []).get(f.case_id)).push(f);
     this.threads.replaceChildren(...[...byCase].map(([caseId, fs]) => {
       const box = h("textarea", { rows: 2, maxlength: 4000, "aria-label": "Your answer" });
-      const btn = h("button", { type: "button", class: "btn btn-small btn-primary" }, "Send answer");
+      const btn = h("button", { type: "button", class: "btn btn-small btn-primary", "data-act": "answer" }, "Send answer");
       btn.addEventListener("click", async () => {
         if (!box.value.trim()) return;
         btn.disabled = true;
