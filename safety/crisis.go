@@ -17,6 +17,17 @@ package safety
 //	history with nothing current           ("I attempted years ago")             × 0.5
 //	asked about or screened for            ("my GP asked if I had thoughts of")  × 0.35
 //	a joke marker                          ("lol")                               × 0.6
+//	an accident                            ("took too many by mistake")          × 0.3
+//	study                                  ("came up in my pharmacology lecture") × 0.5
+//	news or teaching, nobody's own words   ("the article says")                  × 0.7
+//	a recovery told in the post, nothing current ("now I'm stable")              × 0.55
+//	a weak phrase in a post asking for treatment advice ("what's helped?")      × 0.8
+//
+// Context marks inside the phrase itself do not count ("wish I hadn't survived" is no
+// history). Besides phrases (crisisPhrases, indirectPhrases), three compositions report a
+// crisis no single phrase states: an act after a wish or plan within actWindow words
+// (actPhrases), a means with an intent or fixed on (crisis_means.go), and a question about a
+// deadly quantity. Weak phrases (weight below the threshold) add up across the post.
 //
 // Reasoning: a missed crisis costs far more than a moderator's look at a false alarm, so
 // support and third-party posts are lowered, not zeroed, and a caller that wants them can
