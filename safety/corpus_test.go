@@ -43,9 +43,10 @@ import (
 // Rounds 9 to 11 were written to break the rules of the round before, so they are harsher
 // than ordinary posts; round 12 is ordinary phrasing and still scored 0.32; holdout2 was
 // written just before round 8 by the same hand, so it shares its phrasings and is kinder.
-// The honest reading: on phrasings close to what the lexicon has seen, crisis recall is
-// about 0.85 to 0.9 with precision near 0.9; on genuinely new paraphrases it is nearer
-// 0.3, though precision held (0.89 in round 12). A lexicon will not close that gap alone.
+// The honest reading, confirmed by holdout3.jsonl (round 13, after all tuning): on
+// phrasings close to what the lexicon has seen, crisis recall is about 0.85 to 0.9 with
+// precision near 0.9; on genuinely new paraphrases it is 0.25 to 0.35, though precision
+// holds (0.89 in round 12, 1.00 in round 13). A lexicon will not close that gap alone.
 // All rounds were written by the screens' authors, which flatters them too.
 //
 // Labelling rules: personal categories as in Category; a full date not tied to birth is
@@ -106,6 +107,14 @@ func TestCorpusHoldout(t *testing.T) {
 // (on corpus.jsonl only) and never tuned on since.
 func TestCorpusHoldout2(t *testing.T) {
 	testCorpus(t, "testdata/holdout2.jsonl", personalFloors(floor{0.85, 0.88}, floor{0.95, 0.85}, floor{0.95, 0.95}))
+}
+
+// TestCorpusHoldout3 is round 13 (40 posts: 20 crisis, 20 hard negatives), written after
+// all tuning as ordinary posts, screened once and never tuned on: the estimate for new
+// paraphrases. It scored crisis 1.00 / 0.25 (5 tp, 0 fp, 15 fn) and crisis_method
+// 1.00 / 0.17: precision holds on unseen text, recall does not.
+func TestCorpusHoldout3(t *testing.T) {
+	testCorpus(t, "testdata/holdout3.jsonl", map[string]floor{"crisis": {0.95, 0.2}, "crisis_method": {0.95, 0.15}})
 }
 
 func readCorpus(t *testing.T, path string) []corpusPost {
