@@ -302,6 +302,9 @@ func TestBrowserWebinarMedia(t *testing.T) {
 	att.waitJS("hand lowered", `document.querySelector(".hand-bar").hidden && !document.querySelector("#media-status [data-banner=hand]")`, 10*time.Second)
 	att.click("speaker publishes", `#media-publish`)
 	host.waitInbound("decodes the new speaker", 30*time.Second, func(in inbound) bool { return in.VideoFrames > 0 && in.AudioPackets > 0 })
+	// Their camera arrives as simulcast layers: the server offered to them first (as an
+	// attendee), and its offer carried the mid and rid extensions Chrome's simulcast needs.
+	waitLayers(t, c, slug, attID, 2)
 	att.screenshot("speaker")
 	host.screenshot("speaker")
 
@@ -331,6 +334,35 @@ func TestBrowserWebinarMedia(t *testing.T) {
 		b.checkConsole()
 	}
 	t.Logf("webinar browser test took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// waitLayers waits until the server receives user's camera as at least n simulcast layers
+// (state.tracks[].layers, read with media.start, which answers a running session's state).
+func waitLayers(t *testing.T, c *cluster, slug, user string, n int) {
+	t.Helper()
+	adm := c.dial(0, wsclient.Account{Token: c.adminToken()})
+	join(t, adm, slug, nil)
+	deadline := time.Now().Add(20 * time.Second)
+	var last any
+	for time.Now().Before(deadline) {
+		r, err := adm.Do(ctxT(t, 10*time.Second), "media.start", map[string]any{"room": slug})
+		if err != nil || r.Type() != "ok" {
+			t.Fatalf("media.start for the state: %v %v", r, err)
+		}
+		st, _ := r["state"].(map[string]any)
+		tracks, _ := st["tracks"].([]any)
+		last = tracks
+		for _, x := range tracks {
+			tr, _ := x.(map[string]any)
+			if tr["user"] == user && tr["kind"] == "video" {
+				if ls, _ := tr["layers"].([]any); len(ls) >= n {
+					return
+				}
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("the server does not receive %s's camera as %d simulcast layers: tracks %v", user, n, last)
 }
 
 // waitStall waits until the page's decoded video frames stop increasing for stall.

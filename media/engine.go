@@ -117,10 +117,11 @@ func configureMedia(m *webrtc.MediaEngine, ir *interceptor.Registry, twf *twccFa
 		typ  webrtc.RTPCodecType
 		dirs []webrtc.RTPTransceiverDirection
 	}{
-		// Both ways, although they matter only on the way in: Pion (like browsers) fixes a
-		// connection's extension ids from the first exchange, and when that exchange is the
-		// server's offer (an attendee offered tracks before publishing), extensions missing
-		// from it could never be used later, so that member's simulcast would not work.
+		// Both ways, although they matter only on the way in: a Pion-based client offers in
+		// later m-lines only the extensions of its first exchange, so when that exchange is
+		// the server's offer (an attendee offered tracks before publishing), extensions
+		// missing from it could never be used later and its simulcast would not work.
+		// (Chrome offers all of its extensions on new m-lines, so it was never affected.)
 		{sdp.SDESMidURI, webrtc.RTPCodecTypeAudio, []webrtc.RTPTransceiverDirection{in, out}},
 		{sdp.SDESMidURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{in, out}},
 		{sdp.SDESRTPStreamIDURI, webrtc.RTPCodecTypeVideo, []webrtc.RTPTransceiverDirection{in, out}},
