@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/havenhealth/haven/internal/wsclient"
 	"github.com/havenhealth/haven/server"
 	"github.com/havenhealth/haven/store"
@@ -40,6 +42,9 @@ func startScreenCluster(t *testing.T, s setup) *cluster {
 			t.Fatalf("start %s: %v", id, err)
 		}
 		if i == 0 {
+			if _, err := srv.SeedDemo(context.Background()); err != nil {
+				t.Fatalf("seed: %v", err)
+			}
 			if _, err := srv.Accounts().EnsureAdmin(context.Background(), "admin@example.org", "admin-password-1"); err != nil {
 				t.Fatalf("admin: %v", err)
 			}
@@ -301,4 +306,46 @@ func runScreeningSuite(t *testing.T, s setup) {
 			t.Fatalf("history message = %v", m)
 		}
 	})
+}
+
+// TestBrowserScreening: the sender-side warning, "Post anyway", editing with the edited
+// mark, and the crisis resources panel, in a real browser.
+func TestBrowserScreening(t *testing.T) {
+	c := startScreenCluster(t, sqliteSetup())
+	a := newBrowserMember(t, "a")
+	suffix := time.Now().UnixNano() % 1_000_000
+	a.signup(c.Nodes[0].URL, fmt.Sprintf("s%d@example.org", suffix), fmt.Sprintf("Wren%d", suffix))
+	a.openRoom()
+
+	a.do("send a phone number", 10*time.Second,
+		chromedp.SendKeys(chromedp.CSS(`#composer textarea`), phoneText),
+		chromedp.Click(chromedp.CSS(`#send`)),
+		chromedp.WaitVisible(chromedp.CSS(`.pi-warning .pi-post`)),
+	)
+	if got := browserEval[string](a, `document.querySelector(".pi-warning mark").textContent`); got != "415-555-0132" {
+		t.Fatalf("highlighted %q", got)
+	}
+	a.screenshot("personal-info-warning")
+	a.do("post anyway", 10*time.Second, chromedp.Click(chromedp.CSS(`.pi-warning .pi-post`)))
+	a.waitMessage(phoneText)
+
+	a.do("edit own message", 10*time.Second,
+		chromedp.Click(chromedp.CSS(`#room-view .messages .message.own[data-seq] .edit`)),
+		chromedp.WaitVisible(chromedp.CSS(`.edit-form textarea`)),
+	)
+	browserEval[bool](a, `(document.querySelector(".edit-form textarea").value = "see you at clinic", true)`)
+	a.do("save edit", 10*time.Second, chromedp.Click(chromedp.CSS(`.edit-form button[type="submit"]`)))
+	a.waitMessage("see you at clinic")
+	a.waitJS("edited mark", `!!document.querySelector("#room-view .message[data-seq] .edited")`, 10*time.Second)
+
+	a.do("send a crisis post", 10*time.Second,
+		chromedp.SendKeys(chromedp.CSS(`#composer textarea`), crisisText),
+		chromedp.Click(chromedp.CSS(`#send`)),
+		chromedp.WaitVisible(chromedp.CSS(`.safety-resources`)),
+	)
+	if n := browserEval[int](a, `document.querySelectorAll(".safety-resources a[href^='https://']").length`); n == 0 {
+		t.Fatal("the resources panel has no links")
+	}
+	a.screenshot("crisis-resources")
+	a.checkConsole()
 }
