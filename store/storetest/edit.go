@@ -15,6 +15,7 @@ func runEdits(t *testing.T, fresh func(t *testing.T) store.Store) {
 		{"Edits/EditKeepsHistory", testEditKeepsHistory},
 		{"Edits/OnlyAuthorAndLive", testEditRefusals},
 		{"Edits/RoomPIIPolicy", testRoomPIIPolicy},
+		{"Edits/RetentionForgetsHistory", testEditHistoryRetention},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,5 +126,33 @@ func testRoomPIIPolicy(t *testing.T, s store.Store) {
 	wantErr(t, err, store.ErrNotFound, "policy of a missing room")
 	if es := verifyAll(t, s); len(es) != 1 {
 		t.Fatalf("a refused change was audited: %d entries", len(es))
+	}
+}
+
+// testEditHistoryRetention: a message blanked by retention takes its earlier texts with it
+// (the store's trigger), while a moderator's deletion keeps them.
+func testEditHistoryRetention(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	r, u := mkRoom(t, s, "editret"), mkUser(t, s, "ivy")
+	m1 := post(t, s, r, u, "c1", "first")
+	m2 := post(t, s, r, u, "c2", "second")
+	for _, m := range []store.Message{m1, m2} {
+		if _, err := s.EditMessage(ctx, r.ID, m.Seq, u.ID, m.Text+" (edited)", t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.DeleteMessage(ctx, r.ID, m2.Seq, "moderator", t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := s.MessageEditHistory(ctx, r.ID, m2.Seq); err != nil || len(h) != 1 {
+		t.Fatalf("history after a moderator's deletion = %+v, %v; want it kept", h, err)
+	}
+	if _, err := s.ApplyRetention(ctx, r.ID, t0.Add(time.Hour), t0.Add(2*time.Hour)); err != nil {
+		t.Fatalf("retention: %v", err)
+	}
+	for _, m := range []store.Message{m1, m2} {
+		if h, err := s.MessageEditHistory(ctx, r.ID, m.Seq); err != nil || len(h) != 0 {
+			t.Fatalf("history of seq %d after retention = %+v, %v; want none", m.Seq, h, err)
+		}
 	}
 }
