@@ -35,11 +35,11 @@ type Config struct {
 	// Screener runs the safety screens on posts and edits; nil screens nothing. One per
 	// deployment: its product list and lexicons come from the safety configuration.
 	Screener *safety.Screener
-	// Safety is the deployment's crisis resources and default personal-information policy.
-	Safety SafetySettings
 	// Consent is the deployment's health-data consent requirement (consent.go); the zero
 	// value requires none.
 	Consent ConsentPolicy
+	// Safety is the deployment's crisis resources and default personal-information policy.
+	Safety SafetySettings
 }
 
 func (c *Config) defaults() {

@@ -176,12 +176,12 @@ type Store interface {
 	Privacy     // consent, export, erasure, retention (privacy.go)
 	Disclosure  // badges and sponsorship (disclosure.go)
 
-	// Users and sessions.
-	// CreateUser stores the email lower-cased; ErrConflict on a taken email or a display name
-	// equal case-insensitively to a taken one. An empty Role means RoleMember.
 	// Edits of messages and rooms' personal-information policy (edit.go).
 	MessageEdits
 
+	// Users and sessions.
+	// CreateUser stores the email lower-cased; ErrConflict on a taken email or a display name
+	// equal case-insensitively to a taken one. An empty Role means RoleMember.
 	CreateUser(ctx context.Context, u NewUser) (User, error)
 	UserByID(ctx context.Context, id string) (User, error)
 	// UserByEmail returns the user and their password hash.

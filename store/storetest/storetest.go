@@ -66,10 +66,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runReview(t, fresh)
 	runMembers(t, fresh)
 	runSessions(t, fresh)
-	runEdits(t, fresh)
-	runDisclosure(t, fresh)
 	runPrivacy(t, fresh)
 	runAdverse(t, fresh)
+	runEdits(t, fresh)
+	runDisclosure(t, fresh)
 }
 
 func ctxT(t *testing.T) context.Context {
