@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,26 +34,42 @@ type conn struct {
 	subMu sync.Mutex      // guards subs
 	subs  map[string]*sub // room slug → subscription
 
-	closeOnce sync.Once
-	cancel    context.CancelFunc // ends the running command's context
-	ping      *time.Timer
+	closeOnce  sync.Once
+	finishOnce sync.Once
+	cancel     context.CancelFunc // ends the running command's context
+	ping       *time.Timer
+	expiry     *time.Timer // closes the connection when its session expires
+
+	// Parking (park_linux.go): between commands an idle reader leaves, and the poller
+	// restarts it when the socket has bytes. br is the connection's read buffer (parking
+	// needs it empty); fd is -1 when the connection cannot park. parked, pollID,
+	// pingCancel and pongs are guarded by mu.
+	br         *bufio.Reader
+	fd         int
+	pollID     int32
+	parked     bool
+	pingCancel context.CancelFunc // ends the running ping's wait when the poller took its pong
+	pongs      int
 
 	// The write deadline: only the running writer arms and stops it.
 	deadline   *time.Timer
 	writeStart atomic.Int64 // unix ns when the current frame's write began; 0 between writes
 }
 
-func (c *conn) serve(ctx context.Context) {
+// start arms the connection's timers and runs its reader.
+func (c *conn) start() {
 	if !c.session.ExpiresAt.IsZero() {
-		t := time.AfterFunc(time.Until(c.session.ExpiresAt), func() {
+		c.expiry = time.AfterFunc(time.Until(c.session.ExpiresAt), func() {
 			c.close(websocket.StatusPolicyViolation, "session expired")
 		})
-		defer t.Stop()
 	}
 	c.ping = time.AfterFunc(c.h.cfg.PingInterval, c.pingOnce)
-	defer c.ping.Stop()
-	defer c.leaveAll()
+	c.readLoop()
+}
 
+// readLoop reads and runs commands until the connection ends, or until it is idle and can
+// park (park_linux.go), in which case the poller runs readLoop again when bytes arrive.
+func (c *conn) readLoop() {
 	for {
 		// No context: a cancellable one would register a callback with coder/websocket for
 		// every read an idle connection blocks in. close ends the read by closing the socket.
@@ -60,6 +77,7 @@ func (c *conn) serve(ctx context.Context) {
 		if err != nil {
 			// coder/websocket already closed with 1009 for an oversized frame.
 			c.close(websocket.StatusNormalClosure, "")
+			c.finish()
 			return
 		}
 		if typ != websocket.MessageText {
@@ -67,8 +85,47 @@ func (c *conn) serve(ctx context.Context) {
 			continue
 		}
 		metricCommands.Inc()
-		c.run(ctx, data)
+		c.run(context.Background(), data)
+		if c.park() {
+			return
+		}
 	}
+}
+
+// park hands an idle connection to the poller, when it can: nothing is buffered (a
+// pipelined command would wait for more bytes that may never come) and the connection is
+// open (a closing one needs its reader to finish).
+func (c *conn) park() bool {
+	p := c.h.poller
+	if p == nil || c.fd < 0 || c.br == nil || c.br.Buffered() > 0 {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || p.arm(c) != nil {
+		return false
+	}
+	c.parked = true
+	metricParked.Inc()
+	return true
+}
+
+// finish releases what the connection holds, once, when it has ended: its rooms, its
+// timers, its place in the hub.
+func (c *conn) finish() {
+	c.finishOnce.Do(func() {
+		if c.expiry != nil {
+			c.expiry.Stop()
+		}
+		c.ping.Stop()
+		if c.h.poller != nil {
+			c.h.poller.forget(c)
+		}
+		c.leaveAll()
+		c.h.unregister(c)
+		metricConnections.Dec()
+		c.h.serving.Done()
+	})
 }
 
 // run handles one command on a short-lived goroutine and waits for it, so replies keep
@@ -100,10 +157,21 @@ func (c *conn) run(ctx context.Context, data []byte) {
 
 // pingOnce runs on its own short-lived goroutine: a connection that does not answer a ping
 // in time is dropped; one that does is pinged again later.
+// A parked connection's pong is read by the poller, which ends the wait; the ping counts
+// as answered when pongs moved.
 func (c *conn) pingOnce() {
 	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.PingTimeout)
 	defer cancel()
-	if err := c.ws.Ping(ctx); err != nil {
+	c.mu.Lock()
+	c.pingCancel = cancel
+	before := c.pongs
+	c.mu.Unlock()
+	err := c.ws.Ping(ctx)
+	c.mu.Lock()
+	c.pingCancel = nil
+	answered := c.pongs != before
+	c.mu.Unlock()
+	if err != nil && !answered {
 		c.close(websocket.StatusPolicyViolation, "ping timeout")
 		return
 	}
@@ -117,7 +185,12 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 		c.closed = true
 		c.queue, c.queued = nil, 0
 		cancel := c.cancel
+		parked := c.parked
+		c.parked = false
 		c.mu.Unlock()
+		if parked { // no reader will see the close: leave the rooms here, before the handshake
+			c.finish()
+		}
 		_ = c.ws.Close(code, reason)
 		if cancel != nil {
 			cancel()
