@@ -42,14 +42,17 @@ type conn struct {
 
 	// Parking (park_linux.go): between commands an idle reader leaves, and the poller
 	// restarts it when the socket has bytes. br is the connection's read buffer (parking
-	// needs it empty); fd is -1 when the connection cannot park. parked, pollID,
-	// pingCancel and pongs are guarded by mu.
-	br         *bufio.Reader
-	fd         int
-	pollID     int32
-	parked     bool
-	pingCancel context.CancelFunc // ends the running ping's wait when the poller took its pong
-	pongs      int
+	// needs it empty); fd is -1 when the connection cannot park. parked, pollID and the
+	// ping state are guarded by mu.
+	br     *bufio.Reader
+	fd     int
+	pollID int32
+	parked bool
+
+	fw          *frameWriter // under coder/websocket's writer; pings are written here
+	pingSent    bool         // a ping is out and its timeout is running on the ping timer
+	pongs       int          // pongs received
+	pongsAtPing int          // pongs when the ping went out
 
 	// The write deadline: only the running writer arms and stops it.
 	deadline   *time.Timer
@@ -155,27 +158,45 @@ func (c *conn) run(ctx context.Context, data []byte) {
 	c.mu.Unlock()
 }
 
-// pingOnce runs on its own short-lived goroutine: a connection that does not answer a ping
-// in time is dropped; one that does is pinged again later.
-// A parked connection's pong is read by the poller, which ends the wait; the ping counts
-// as answered when pongs moved.
+// pingOnce runs on the ping timer. It alternates: write a ping (pong zero at that time),
+// then, PingTimeout later, drop the connection unless a pong came; pings go out
+// PingInterval apart (or PingTimeout, if that is longer). The ping is written by the frame writer, not coder/websocket's Ping,
+// because a pong may be read by the poller (park_linux.go) rather than by a reader, and
+// nothing waits meanwhile: an idle connection holds no goroutine for its ping.
 func (c *conn) pingOnce() {
-	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.PingTimeout)
-	defer cancel()
 	c.mu.Lock()
-	c.pingCancel = cancel
-	before := c.pongs
-	c.mu.Unlock()
-	err := c.ws.Ping(ctx)
-	c.mu.Lock()
-	c.pingCancel = nil
-	answered := c.pongs != before
-	c.mu.Unlock()
-	if err != nil && !answered {
-		c.close(websocket.StatusPolicyViolation, "ping timeout")
+	if c.closed {
+		c.mu.Unlock()
 		return
 	}
-	c.ping.Reset(c.h.cfg.PingInterval)
+	if c.pingSent {
+		answered := c.pongs != c.pongsAtPing
+		c.pingSent = false
+		c.mu.Unlock()
+		if !answered {
+			c.close(websocket.StatusPolicyViolation, "ping timeout")
+			return
+		}
+		c.ping.Reset(max(0, c.h.cfg.PingInterval-c.h.cfg.PingTimeout)) // pings PingInterval apart
+		return
+	}
+	c.pingSent, c.pongsAtPing = true, c.pongs
+	c.mu.Unlock()
+	if err := c.fw.control(pingFrame); err != nil {
+		c.close(websocket.StatusGoingAway, "")
+		return
+	}
+	c.ping.Reset(c.h.cfg.PingTimeout)
+}
+
+// pingFrame is an unmasked ping with an empty payload, as a server sends it.
+var pingFrame = []byte{0x89, 0x00}
+
+// notePong counts a pong, whoever read it: coder/websocket's reader or the poller.
+func (c *conn) notePong() {
+	c.mu.Lock()
+	c.pongs++
+	c.mu.Unlock()
 }
 
 // close ends the connection once, with a status and reason the client can show.

@@ -159,16 +159,18 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sb := &smallBuffers{ResponseWriter: w}
+	var c *conn // set before its reader starts, so before any pong is read
 	ws, err := websocket.Accept(sb, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{protocol.Subprotocol},
 		InsecureSkipVerify: true, // the origin was checked above, with our own rules
+		OnPongReceived:     func(context.Context, []byte) { c.notePong() },
 	})
 	if err != nil {
 		h.log.Debug("websocket accept", "err", err)
 		return
 	}
 	ws.SetReadLimit(h.cfg.ReadLimit)
-	c := &conn{h: h, ws: ws, user: user, session: sess, subs: make(map[string]*sub), br: sb.br, fd: socketFD(sb.nc)}
+	c = &conn{h: h, ws: ws, user: user, session: sess, subs: make(map[string]*sub), br: sb.br, fw: sb.fw, fd: socketFD(sb.nc)}
 	h.serving.Add(1)
 	h.register(c)
 	metricConnections.Inc()

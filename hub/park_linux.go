@@ -21,7 +21,7 @@ import (
 // Pongs are the one frame an idle connection receives regularly (the server pings every
 // PingInterval). Starting a reader for a pong would leave it blocked until the member's
 // next command, so the poller consumes a pong itself, straight off the socket, and
-// re-arms. pingOnce counts that as the answer.
+// re-arms; pingOnce counts it like any other pong.
 
 var (
 	pollerOnce sync.Once
@@ -167,8 +167,5 @@ func (c *conn) takePong() bool {
 		return false
 	}
 	c.pongs++
-	if c.pingCancel != nil {
-		c.pingCancel()
-	}
 	return true
 }

@@ -24,6 +24,7 @@ type smallBuffers struct {
 	http.ResponseWriter
 	nc net.Conn
 	br *bufio.Reader
+	fw *frameWriter
 }
 
 func (w *smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
@@ -50,6 +51,6 @@ func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 			return nil, nil, err
 		}
 	}
-	w.nc, w.br = nc, br
-	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(newFrameWriter(nc), frameHold)), nil
+	w.nc, w.br, w.fw = nc, br, newFrameWriter(nc)
+	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(w.fw, frameHold)), nil
 }

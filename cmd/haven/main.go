@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	log := newLogger(cfg)
 	slog.SetDefault(log)
+	applyGCPercent(cfg.GCPercent, log)
 
 	if migrateOnly {
 		return migrate(ctx, cfg, log)
