@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,26 +34,45 @@ type conn struct {
 	subMu sync.Mutex      // guards subs
 	subs  map[string]*sub // room slug → subscription
 
-	closeOnce sync.Once
-	cancel    context.CancelFunc // ends the running command's context
-	ping      *time.Timer
+	closeOnce  sync.Once
+	finishOnce sync.Once
+	cancel     context.CancelFunc // ends the running command's context
+	ping       *time.Timer
+	expiry     *time.Timer // closes the connection when its session expires
+
+	// Parking (park_linux.go): between commands an idle reader leaves, and the poller
+	// restarts it when the socket has bytes. br is the connection's read buffer (parking
+	// needs it empty); fd is -1 when the connection cannot park. parked, pollID and the
+	// ping state are guarded by mu.
+	br     *bufio.Reader
+	fd     int
+	pollID int32
+	parked bool
+
+	fw          *frameWriter // under coder/websocket's writer; pings are written here
+	pingSent    bool         // a ping is out and its timeout is running on the ping timer
+	pongs       int          // pongs received
+	pongsAtPing int          // pongs when the ping went out
 
 	// The write deadline: only the running writer arms and stops it.
 	deadline   *time.Timer
 	writeStart atomic.Int64 // unix ns when the current frame's write began; 0 between writes
 }
 
-func (c *conn) serve(ctx context.Context) {
+// start arms the connection's timers and runs its reader.
+func (c *conn) start() {
 	if !c.session.ExpiresAt.IsZero() {
-		t := time.AfterFunc(time.Until(c.session.ExpiresAt), func() {
+		c.expiry = time.AfterFunc(time.Until(c.session.ExpiresAt), func() {
 			c.close(websocket.StatusPolicyViolation, "session expired")
 		})
-		defer t.Stop()
 	}
 	c.ping = time.AfterFunc(c.h.cfg.PingInterval, c.pingOnce)
-	defer c.ping.Stop()
-	defer c.leaveAll()
+	c.readLoop()
+}
 
+// readLoop reads and runs commands until the connection ends, or until it is idle and can
+// park (park_linux.go), in which case the poller runs readLoop again when bytes arrive.
+func (c *conn) readLoop() {
 	for {
 		// No context: a cancellable one would register a callback with coder/websocket for
 		// every read an idle connection blocks in. close ends the read by closing the socket.
@@ -60,6 +80,7 @@ func (c *conn) serve(ctx context.Context) {
 		if err != nil {
 			// coder/websocket already closed with 1009 for an oversized frame.
 			c.close(websocket.StatusNormalClosure, "")
+			c.finish()
 			return
 		}
 		if typ != websocket.MessageText {
@@ -67,8 +88,47 @@ func (c *conn) serve(ctx context.Context) {
 			continue
 		}
 		metricCommands.Inc()
-		c.run(ctx, data)
+		c.run(context.Background(), data)
+		if c.park() {
+			return
+		}
 	}
+}
+
+// park hands an idle connection to the poller, when it can: nothing is buffered (a
+// pipelined command would wait for more bytes that may never come) and the connection is
+// open (a closing one needs its reader to finish).
+func (c *conn) park() bool {
+	p := c.h.poller
+	if p == nil || c.fd < 0 || c.br == nil || c.br.Buffered() > 0 {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || p.arm(c) != nil {
+		return false
+	}
+	c.parked = true
+	metricParked.Inc()
+	return true
+}
+
+// finish releases what the connection holds, once, when it has ended: its rooms, its
+// timers, its place in the hub.
+func (c *conn) finish() {
+	c.finishOnce.Do(func() {
+		if c.expiry != nil {
+			c.expiry.Stop()
+		}
+		c.ping.Stop()
+		if c.h.poller != nil {
+			c.h.poller.forget(c)
+		}
+		c.leaveAll()
+		c.h.unregister(c)
+		metricConnections.Dec()
+		c.h.serving.Done()
+	})
 }
 
 // run handles one command on a short-lived goroutine and waits for it, so replies keep
@@ -98,16 +158,45 @@ func (c *conn) run(ctx context.Context, data []byte) {
 	c.mu.Unlock()
 }
 
-// pingOnce runs on its own short-lived goroutine: a connection that does not answer a ping
-// in time is dropped; one that does is pinged again later.
+// pingOnce runs on the ping timer. It alternates: write a ping (pong zero at that time),
+// then, PingTimeout later, drop the connection unless a pong came; pings go out
+// PingInterval apart (or PingTimeout, if that is longer). The ping is written by the frame writer, not coder/websocket's Ping,
+// because a pong may be read by the poller (park_linux.go) rather than by a reader, and
+// nothing waits meanwhile: an idle connection holds no goroutine for its ping.
 func (c *conn) pingOnce() {
-	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.PingTimeout)
-	defer cancel()
-	if err := c.ws.Ping(ctx); err != nil {
-		c.close(websocket.StatusPolicyViolation, "ping timeout")
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
 		return
 	}
-	c.ping.Reset(c.h.cfg.PingInterval)
+	if c.pingSent {
+		answered := c.pongs != c.pongsAtPing
+		c.pingSent = false
+		c.mu.Unlock()
+		if !answered {
+			c.close(websocket.StatusPolicyViolation, "ping timeout")
+			return
+		}
+		c.ping.Reset(max(0, c.h.cfg.PingInterval-c.h.cfg.PingTimeout)) // pings PingInterval apart
+		return
+	}
+	c.pingSent, c.pongsAtPing = true, c.pongs
+	c.mu.Unlock()
+	if err := c.fw.control(pingFrame); err != nil {
+		c.close(websocket.StatusGoingAway, "")
+		return
+	}
+	c.ping.Reset(c.h.cfg.PingTimeout)
+}
+
+// pingFrame is an unmasked ping with an empty payload, as a server sends it.
+var pingFrame = []byte{0x89, 0x00}
+
+// notePong counts a pong, whoever read it: coder/websocket's reader or the poller.
+func (c *conn) notePong() {
+	c.mu.Lock()
+	c.pongs++
+	c.mu.Unlock()
 }
 
 // close ends the connection once, with a status and reason the client can show.
@@ -117,7 +206,12 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 		c.closed = true
 		c.queue, c.queued = nil, 0
 		cancel := c.cancel
+		parked := c.parked
+		c.parked = false
 		c.mu.Unlock()
+		if parked { // no reader will see the close: leave the rooms here, before the handshake
+			c.finish()
+		}
 		_ = c.ws.Close(code, reason)
 		if cancel != nil {
 			cancel()

@@ -3,6 +3,7 @@ package hub
 import (
 	"encoding/binary"
 	"net"
+	"sync"
 )
 
 // frameHold is the size of coder/websocket's write buffer over a frameWriter, and the
@@ -17,6 +18,7 @@ const frameHold = 64
 // where a frame ends; coder/websocket flushes at the end of every frame it writes, so
 // nothing is held between frames.
 type frameWriter struct {
+	mu   sync.Mutex // serialises coder/websocket's writes with control (pings)
 	nc   net.Conn
 	held []byte          // the start of an incomplete frame; backed by hold when it fits
 	hold [frameHold]byte //
@@ -25,7 +27,19 @@ type frameWriter struct {
 
 func newFrameWriter(nc net.Conn) *frameWriter { return &frameWriter{nc: nc} }
 
+// control writes a whole control frame (a ping) now. Safe beside a frame that
+// coder/websocket is in the middle of: only whole frames reach the socket, and the part of
+// a frame held back here stays held, so the socket is always between two frames.
+func (w *frameWriter) control(frame []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, err := w.nc.Write(frame)
+	return err
+}
+
 func (w *frameWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	n := len(p)
 	done := w.complete(p) // bytes of held ++ p that make whole frames
 	if done == 0 {

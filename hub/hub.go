@@ -37,10 +37,19 @@ type Config struct {
 	// a burst reaches each member as one frame; the first event after a quiet spell goes
 	// at once. Default 10 ms; negative sends every event at once.
 	FlushInterval time.Duration
+	// FlushPerMember lengthens a room's flush window with its local size: a window costs
+	// one write per member, so a room of N members waits max(FlushInterval,
+	// N × FlushPerMember), at most MaxFlushInterval. Defaults 10 µs (1,000 members: 10 ms,
+	// 5,000: 50 ms) and 50 ms; negative keeps FlushInterval for every room.
+	FlushPerMember   time.Duration
+	MaxFlushInterval time.Duration
 	// PresenceInterval is the least time between two presence events of a room from this
 	// node; changes in between are coalesced. Default 250 ms; negative sends every change.
 	PresenceInterval time.Duration
-	Logger           *slog.Logger
+	// NoParking keeps every connection's reader goroutine while it is idle, instead of
+	// handing the socket to the poller between commands (park_linux.go).
+	NoParking bool
+	Logger    *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -68,6 +77,12 @@ func (c *Config) defaults() {
 	if c.FlushInterval == 0 {
 		c.FlushInterval = 10 * time.Millisecond
 	}
+	if c.FlushPerMember == 0 {
+		c.FlushPerMember = 10 * time.Microsecond
+	}
+	if c.MaxFlushInterval == 0 {
+		c.MaxFlushInterval = 50 * time.Millisecond
+	}
 	if c.PresenceInterval == 0 {
 		c.PresenceInterval = 250 * time.Millisecond
 	}
@@ -93,6 +108,7 @@ type Hub struct {
 	media *mediaHub // nil until AttachMedia (media.go)
 
 	presence *presenceBatcher
+	poller   *poller // parks idle readers; nil where unavailable or disabled
 
 	draining atomic.Bool
 	serving  sync.WaitGroup                // one per ServeHTTP that upgraded; Drain waits for their clean-up
@@ -108,6 +124,9 @@ func New(cfg Config, auth Authenticator, rs *rooms.Service, br broker.Broker, pr
 	h := &Hub{cfg: cfg, log: cfg.Logger, auth: auth, rooms: rs, br: br, pres: pres,
 		ix: newIndex(), conns: make(map[string]map[*conn]struct{})}
 	h.presence = newPresenceBatcher(h, cfg.PresenceInterval)
+	if !cfg.NoParking {
+		h.poller = sharedPoller()
+	}
 	return h
 }
 
@@ -139,28 +158,27 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, protocol.Errorf(protocol.CodeBadRequest, "the %s subprotocol is required", protocol.Subprotocol))
 		return
 	}
-	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	sb := &smallBuffers{ResponseWriter: w}
+	var c *conn // set before its reader starts, so before any pong is read
+	ws, err := websocket.Accept(sb, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{protocol.Subprotocol},
 		InsecureSkipVerify: true, // the origin was checked above, with our own rules
+		OnPongReceived:     func(context.Context, []byte) { c.notePong() },
 	})
 	if err != nil {
 		h.log.Debug("websocket accept", "err", err)
 		return
 	}
 	ws.SetReadLimit(h.cfg.ReadLimit)
-	c := &conn{h: h, ws: ws, user: user, session: sess, subs: make(map[string]*sub)}
+	c = &conn{h: h, ws: ws, user: user, session: sess, subs: make(map[string]*sub), br: sb.br, fw: sb.fw, fd: socketFD(sb.nc)}
 	h.serving.Add(1)
 	h.register(c)
 	metricConnections.Inc()
 	// The connection lives on a goroutine of its own so that this one returns and net/http
 	// frees the request, its buffers and a stack grown by the upgrade. The request's
-	// context ends when ServeHTTP returns, so the connection does not use it.
-	go func() {
-		defer h.serving.Done()
-		defer metricConnections.Dec()
-		c.serve(context.Background())
-		h.unregister(c)
-	}()
+	// context ends when ServeHTTP returns, so the connection does not use it. c.finish
+	// undoes the three lines above.
+	go c.start()
 }
 
 func offersSubprotocol(r *http.Request) bool {

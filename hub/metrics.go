@@ -26,6 +26,8 @@ var (
 		Name: "haven_holdback_duplicates_total", Help: "Messages delivered twice by the broker and dropped."})
 	metricGapFills = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "haven_gap_fills_total", Help: "Gaps in a room's stream closed by reading the store."})
+	metricParked = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "haven_reader_parks_total", Help: "Times an idle connection's reader left and its socket went to the poller."})
 	metricBrokerRecoveries = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "haven_broker_recoveries_total", Help: "Broker reconnects after which rooms were recovered from the store."})
 )

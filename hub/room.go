@@ -221,7 +221,7 @@ func (lr *localRoom) fanOutLocked(seq int64, frame []byte) {
 	now := lr.h.cfg.FlushInterval <= 0
 	if !now && !lr.armed {
 		t := time.Now()
-		if wait := lr.h.cfg.FlushInterval - t.Sub(lr.kicked); wait <= 0 {
+		if wait := lr.windowLocked() - t.Sub(lr.kicked); wait <= 0 {
 			now, lr.kicked = true, t
 		} else {
 			lr.armed = true
@@ -249,6 +249,17 @@ func (lr *localRoom) fanOutLocked(seq int64, frame []byte) {
 		}
 	}
 	metricFanout.Add(float64(n))
+}
+
+// windowLocked is the room's flush window: longer for a larger room, whose every window
+// costs a write per member, so that a busy large room's members get fewer, fuller frames.
+func (lr *localRoom) windowLocked() time.Duration {
+	cfg := &lr.h.cfg
+	w := cfg.FlushInterval
+	if cfg.FlushPerMember > 0 {
+		w = max(w, min(cfg.MaxFlushInterval, time.Duration(len(lr.subs))*cfg.FlushPerMember))
+	}
+	return w
 }
 
 // flush ends a flush window: every member with room events waiting gets its writer.

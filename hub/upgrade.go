@@ -19,13 +19,17 @@ const connReadBuffer = 512
 // smallBuffers hands websocket.Accept a hijacked connection with smaller bufio buffers
 // than net/http's. It keeps no reference to net/http's own buffers, which are freed
 // once ServeHTTP returns.
+// It remembers the connection and its reader, which parking needs.
 type smallBuffers struct {
 	http.ResponseWriter
+	nc net.Conn
+	br *bufio.Reader
+	fw *frameWriter
 }
 
-func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	hj, ok := w.ResponseWriter.(http.Hijacker)
 	if !ok {
 		return nil, nil, errors.New("response writer cannot be hijacked")
@@ -47,5 +51,6 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 			return nil, nil, err
 		}
 	}
-	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(newFrameWriter(nc), frameHold)), nil
+	w.nc, w.br, w.fw = nc, br, newFrameWriter(nc)
+	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(w.fw, frameHold)), nil
 }

@@ -7,6 +7,7 @@
 // moderation (how long a mute and a removal by a moderator on the first node take to be in
 // effect for a member on another node, under background chat).
 //
+//	haven-load seed -store ./haven-data/haven.db -n 10000 -tokens /tmp/tok -history 50
 //	haven-load -scenario broadcast -n 1000 -rate 50,100,200 -duration 10s -save-tokens /tmp/tok
 //	haven-load -scenario moderation -url http://127.0.0.1:18091,http://127.0.0.1:18092 \
 //		-n 100 -rate 20 -count 500 -duration 2m -admin-email admin@load.example.org -admin-password admin-password-1
@@ -27,7 +28,12 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := load.Run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	run := load.Run
+	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "seed" { // members and sessions written straight into a store
+		run, args = load.Seed, args[1:]
+	}
+	if err := run(ctx, args, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "haven-load:", err)
 		os.Exit(1)
 	}

@@ -33,6 +33,7 @@ type config struct {
 	ShutdownTimeout time.Duration
 	PresenceTTL     time.Duration
 	SeedDemo        bool
+	GCPercent       int
 	Media           mediaConfig
 	Safety          server.SafetyConfig // loaded from -safety-config at parse time
 
@@ -88,6 +89,7 @@ var settings = []setting{
 	{"shutdown-timeout", "HAVEN_SHUTDOWN_TIMEOUT", "10s", "how long a drain on SIGTERM may take"},
 	{"presence-ttl", "HAVEN_PRESENCE_TTL", "30s", "how long a silent node's presence survives (cluster mode)"},
 	{"seed-demo", "HAVEN_SEED_DEMO", "true", "create demo condition rooms when there are none"},
+	{"gc-percent", "HAVEN_GC_PERCENT", "50", "garbage collector target (Go's GOGC; -1 turns collection off); the GOGC variable, when set, wins"},
 	{"rtc-listen-ip", "HAVEN_RTC_LISTEN_IP", "", "address the WebRTC ports bind to; empty binds all interfaces"},
 	{"rtc-udp-port", "HAVEN_RTC_UDP_PORT", "7882", "the one UDP port all WebRTC media uses (ICE UDP mux); open it in the firewall"},
 	{"rtc-tcp-port", "HAVEN_RTC_TCP_PORT", "0", "TCP port for WebRTC media when UDP is blocked (ICE-TCP); 0 disables it"},
@@ -155,7 +157,7 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 		TLSCert: get("tls-cert"), TLSKey: get("tls-key"), TrustProxy: boolean("trust-proxy"),
 		LogLevel: get("log-level"), LogFormat: get("log-format"),
 		ShutdownTimeout: duration("shutdown-timeout"), PresenceTTL: duration("presence-ttl"),
-		SeedDemo: boolean("seed-demo"),
+		SeedDemo: boolean("seed-demo"), GCPercent: integer("gc-percent"),
 		Media: mediaConfig{
 			ListenIP: get("rtc-listen-ip"), UDPPort: integer("rtc-udp-port"), TCPPort: integer("rtc-tcp-port"),
 			PublicIPs: list(get("rtc-public-ip")), STUNURLs: list(get("stun-urls")), TURNURLs: list(get("turn-urls")),
@@ -178,6 +180,9 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	}
 	if (c.AdminEmail == "") != (c.AdminPassword == "") {
 		return c, fmt.Errorf("HAVEN_ADMIN_EMAIL and HAVEN_ADMIN_PASSWORD go together")
+	}
+	if c.GCPercent < -1 || c.GCPercent == 0 {
+		return c, fmt.Errorf("-gc-percent %d: use a positive percentage, or -1 for off", c.GCPercent)
 	}
 	if err := c.Media.validate(); err != nil {
 		return c, err

@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	log := newLogger(cfg)
 	slog.SetDefault(log)
+	applyGCPercent(cfg.GCPercent, log)
 
 	if migrateOnly {
 		return migrate(ctx, cfg, log)
