@@ -264,6 +264,9 @@ func (s *Service) ReportMessage(ctx context.Context, m *Member, seq int64, categ
 	}
 	s.toModerators(ctx, m.Room.Slug, protocol.ReviewReport{Type: "review.report", Room: m.Room.Slug,
 		Report: WireReport(r, publicAuthor(msg.Author))})
+	if category == "self-harm" {
+		s.reportedCrisis(ctx, m.Room, msg, r)
+	}
 	return r, nil
 }
 
