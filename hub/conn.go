@@ -212,6 +212,7 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 		if parked { // no reader will see the close: leave the rooms here, before the handshake
 			c.finish()
 		}
+		c.fw.stop() // no data frame after the close frame
 		_ = c.ws.Close(code, reason)
 		if cancel != nil {
 			cancel()

@@ -23,6 +23,8 @@ type frameWriter struct {
 	held []byte          // the start of an incomplete frame; backed by hold when it fits
 	hold [frameHold]byte //
 	bufs [2][]byte       // writev arguments, kept here so that a write does not allocate
+	// stopped: the connection is closing; data frames are refused (text).
+	stopped bool
 }
 
 func newFrameWriter(nc net.Conn) *frameWriter { return &frameWriter{nc: nc} }
@@ -35,6 +37,47 @@ func (w *frameWriter) control(frame []byte) error {
 	defer w.mu.Unlock()
 	_, err := w.nc.Write(frame)
 	return err
+}
+
+// text writes p as one unmasked, final text frame: header and payload in one writev.
+// The hub's writer writes data frames here rather than through coder/websocket, whose
+// per-frame locking (a channel lock, a select, a reset of its message writer) was a
+// third of a busy node's CPU; coder/websocket still writes its control frames (pongs,
+// close) through Write, and both paths produce whole frames under mu. After stop, data
+// frames are refused: nothing may follow the close frame.
+func (w *frameWriter) text(p []byte) error {
+	var hdr [10]byte
+	hdr[0] = 0x81 // FIN, text
+	n := 2
+	switch size := len(p); {
+	case size < 126:
+		hdr[1] = byte(size)
+	case size <= 0xFFFF:
+		hdr[1] = 126
+		binary.BigEndian.PutUint16(hdr[2:], uint16(size))
+		n = 4
+	default:
+		hdr[1] = 127
+		binary.BigEndian.PutUint64(hdr[2:], uint64(size))
+		n = 10
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return net.ErrClosed
+	}
+	w.bufs = [2][]byte{hdr[:n], p}
+	bufs := net.Buffers(w.bufs[:])
+	_, err := bufs.WriteTo(w.nc)
+	w.bufs = [2][]byte{}
+	return err
+}
+
+// stop refuses data frames from now on; the connection is closing.
+func (w *frameWriter) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
 }
 
 func (w *frameWriter) Write(p []byte) (int, error) {

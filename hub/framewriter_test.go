@@ -98,3 +98,45 @@ func TestFrameWriterHoldsAFrameStart(t *testing.T) {
 		t.Fatalf("after the flush: wrote %d bytes in %d calls, %d held", len(got), len(rc.writes), len(fw.held))
 	}
 }
+
+// TestFrameWriterText: the hub's own data frames have the right header at every length
+// boundary, stay whole beside a frame coder/websocket is halfway through, and are refused
+// once the connection is closing.
+func TestFrameWriterText(t *testing.T) {
+	for _, n := range []int{0, 1, 125, 126, 0xffff, 0x10000} {
+		rc := &recordConn{}
+		w := newFrameWriter(rc)
+		if err := w.text(bytes.Repeat([]byte{'x'}, n)); err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Join(rc.writes, nil); !bytes.Equal(got, wsFrame(n, 'x')) {
+			t.Fatalf("%d bytes: frame %x…, want %x…", n, got[:min(12, len(got))], wsFrame(n, 'x')[:min(12, len(got))])
+		}
+	}
+
+	rc := &recordConn{}
+	w := newFrameWriter(rc)
+	pong := []byte{0x8A, 3, 'a', 'b', 'c'}
+	if _, err := w.Write(pong[:2]); err != nil { // coder/websocket has written half a pong
+		t.Fatal(err)
+	}
+	if err := w.text([]byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(pong[2:]); err != nil {
+		t.Fatal(err)
+	}
+	want := append(wsFrame(2, 0), pong...)
+	copy(want[2:], "hi")
+	if got := bytes.Join(rc.writes, nil); !bytes.Equal(got, want) {
+		t.Fatalf("stream %x, want %x", got, want)
+	}
+
+	w.stop()
+	if err := w.text([]byte("late")); err != net.ErrClosed {
+		t.Fatalf("text after stop: %v", err)
+	}
+	if _, err := w.Write([]byte{0x88, 0}); err != nil { // the close frame still goes
+		t.Fatal(err)
+	}
+}

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -144,7 +143,7 @@ func (c *conn) writeFrame(p []byte) error {
 	} else {
 		c.deadline.Reset(c.h.cfg.WriteTimeout)
 	}
-	err := c.ws.Write(context.Background(), websocket.MessageText, p)
+	err := c.fw.text(p)
 	c.writeStart.Store(0)
 	c.deadline.Stop()
 	return err
