@@ -11,26 +11,9 @@
 import { api } from "./api.js";
 import { h, roleBadge, formError, notify, explainError } from "./ui.js";
 
-const STYLE = `
-.badge-affiliated { background: #fff1c2; color: #6b4a00; text-transform: none; letter-spacing: 0; }
-.disclosure-banner { margin: .5rem 1rem 0; padding: .6rem .9rem; border: 2px solid #c99a00; border-radius: 8px;
-  background: #fff8dc; color: #3d2e00; display: flex; gap: .75rem; align-items: flex-start; }
-.disclosure-banner .disclosure-body { flex: 1; min-width: 0; }
-.disclosure-banner .disclosure-title { font-weight: 700; margin: 0; }
-.disclosure-banner .disclosure-text, .disclosure-banner .disclosure-sessions { margin: .25rem 0 0; white-space: pre-wrap; }
-.disclosure-banner.folded .disclosure-text, .disclosure-banner.folded .disclosure-sessions { display: none; }
-.disclosure-banner .disclosure-fold { flex: none; }
-`;
-
-function ensureStyle() {
-  if (document.getElementById("disclosure-style")) return;
-  document.head.append(h("style", { id: "disclosure-style" }, STYLE));
-}
-
 /** The badges to show beside user's name: their role, then the admin-set badges. */
 export function userBadges(user) {
   if (!user) return [];
-  ensureStyle();
   const role = roleBadge(user);
   const out = role ? [role] : [];
   for (const b of Array.isArray(user.badges) ? user.badges : []) {
@@ -53,8 +36,7 @@ function sessionLine(s) {
 /** The sponsorship banner of a room (and of its webinars). update(disclosure) after each join. */
 export class DisclosureBanner {
   constructor() {
-    ensureStyle();
-    this.title = h("p", { class: "disclosure-title" });
+      this.title = h("p", { class: "disclosure-title" });
     this.text = h("p", { class: "disclosure-text" });
     this.sessions = h("ul", { class: "disclosure-sessions" });
     this.fold = h("button", { type: "button", class: "btn btn-quiet btn-small disclosure-fold", "aria-expanded": "true" }, "Show less");
