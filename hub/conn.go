@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,7 @@ type conn struct {
 	// needs it empty); fd is -1 when the connection cannot park. parked, pollID and the
 	// ping state are guarded by mu.
 	br     *bufio.Reader
+	nc     net.Conn // under br
 	fd     int
 	pollID int32
 	parked bool
@@ -109,6 +111,9 @@ func (c *conn) park() bool {
 		return false
 	}
 	c.parked = true
+	// Nothing is buffered: a parked connection keeps the smallest read buffer bufio allows
+	// instead of its 512 bytes; wake gives the full one back.
+	*c.br = *bufio.NewReaderSize(c.nc, 16)
 	metricParked.Inc()
 	return true
 }

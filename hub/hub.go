@@ -170,7 +170,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(h.cfg.ReadLimit)
-	c = &conn{h: h, ws: ws, user: user, session: sess, subs: make(map[string]*sub), br: sb.br, fw: sb.fw, fd: socketFD(sb.nc)}
+	c = &conn{h: h, ws: ws, user: user, session: sess, subs: make(map[string]*sub), br: sb.br, nc: sb.nc, fw: sb.fw, fd: socketFD(sb.nc)}
 	h.serving.Add(1)
 	h.register(c)
 	metricConnections.Inc()

@@ -3,6 +3,7 @@
 package hub
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -146,6 +147,7 @@ func (c *conn) wake(readable bool) {
 		return
 	}
 	c.parked = false
+	*c.br = *bufio.NewReaderSize(c.nc, connReadBuffer)
 	c.mu.Unlock()
 	go c.readLoop()
 }

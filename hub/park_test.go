@@ -69,6 +69,12 @@ func TestIdleReaderParksAndWakes(t *testing.T) {
 	cl.join("r1")
 	c := n.onlyConn()
 	waitFor(t, "the reader parks", c.isParked)
+	c.mu.Lock()
+	size := c.br.Size()
+	c.mu.Unlock()
+	if size != 16 {
+		t.Fatalf("a parked connection keeps a %d-byte read buffer, want 16", size)
+	}
 	for i := range 3 {
 		r, _ := cl.do("send", map[string]any{"room": "r1", "text": strings.Repeat("hello ", i+1), "client_msg_id": strings.Repeat("x", i+1)})
 		if r["seq"] == nil {
