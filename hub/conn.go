@@ -50,6 +50,8 @@ type conn struct {
 	fd     int
 	pollID int32
 	parked bool
+	// lastCmd is when the reader last read a command (only the reader uses it).
+	lastCmd time.Time
 
 	fw          *frameWriter // under coder/websocket's writer; pings are written here
 	pingSent    bool         // a ping is out and its timeout is running on the ping timer
@@ -90,8 +92,11 @@ func (c *conn) readLoop() {
 			continue
 		}
 		metricCommands.Inc()
+		now := time.Now()
+		chatting := !c.lastCmd.IsZero() && now.Sub(c.lastCmd) < c.h.cfg.ParkAfterQuiet
+		c.lastCmd = now
 		c.run(context.Background(), data)
-		if c.park() {
+		if !chatting && c.park() {
 			return
 		}
 	}

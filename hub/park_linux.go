@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,6 +33,7 @@ var (
 
 type poller struct {
 	epfd  int
+	file  *os.File // owns epfd; kept so that no finalizer closes it
 	mu    sync.Mutex
 	conns map[int32]*conn // poll id → connection, while registered
 	next  int32
@@ -45,8 +48,22 @@ func sharedPoller() *poller {
 			slog.Warn("idle connections keep their readers: epoll unavailable", "err", err)
 			return
 		}
-		thePoller = &poller{epfd: fd, conns: make(map[int32]*conn)}
-		go thePoller.loop()
+		// The epoll set is itself waited on by Go's netpoller: a goroutine blocked in
+		// epoll_wait would hold a thread, and when it returned on a busy node it would queue
+		// for a processor behind the fan-out work, delaying every parked member's command.
+		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(fd)
+			slog.Warn("idle connections keep their readers: epoll set", "err", err)
+			return
+		}
+		f := os.NewFile(uintptr(fd), "haven-poller")
+		rc, err := f.SyscallConn()
+		if err != nil {
+			slog.Warn("idle connections keep their readers: epoll set", "err", err)
+			return
+		}
+		thePoller = &poller{epfd: fd, file: f, conns: make(map[int32]*conn)}
+		go thePoller.loop(rc)
 	})
 	return thePoller
 }
@@ -112,14 +129,22 @@ func (p *poller) forget(c *conn) {
 	p.mu.Unlock()
 }
 
-func (p *poller) loop() {
+func (p *poller) loop(rc syscall.RawConn) {
 	events := make([]unix.EpollEvent, 256)
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
-		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
+		var n int
+		var werr error
+		err := rc.Read(func(fd uintptr) bool {
+			n, werr = unix.EpollWait(int(fd), events, 0)
+			if errors.Is(werr, unix.EINTR) {
+				n, werr = 0, nil
 			}
+			return n > 0 || werr != nil // nothing ready: the netpoller waits for the set
+		})
+		if err == nil {
+			err = werr
+		}
+		if err != nil {
 			slog.Error("connection poller stopped; parked readers wake only when closed", "err", err)
 			return
 		}

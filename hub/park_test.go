@@ -64,7 +64,7 @@ func (n *testNode) gone(t *testing.T) {
 }
 
 func TestIdleReaderParksAndWakes(t *testing.T) {
-	n := newTestNode(t, Config{})
+	n := newTestNode(t, Config{ParkAfterQuiet: 50 * time.Millisecond})
 	cl := n.dial(n.user(1))
 	cl.join("r1")
 	c := n.onlyConn()
@@ -76,11 +76,29 @@ func TestIdleReaderParksAndWakes(t *testing.T) {
 		t.Fatalf("a parked connection keeps a %d-byte read buffer, want 16", size)
 	}
 	for i := range 3 {
+		time.Sleep(60 * time.Millisecond) // quiet for longer than ParkAfterQuiet
 		r, _ := cl.do("send", map[string]any{"room": "r1", "text": strings.Repeat("hello ", i+1), "client_msg_id": strings.Repeat("x", i+1)})
 		if r["seq"] == nil {
 			t.Fatalf("send %d: no seq in %v", i, r)
 		}
 		waitFor(t, "the reader parks again", c.isParked)
+	}
+}
+
+// A member who is chatting keeps its reader: commands closer together than
+// ParkAfterQuiet do not park it.
+func TestChattingReaderStays(t *testing.T) {
+	n := newTestNode(t, Config{ParkAfterQuiet: time.Minute})
+	cl := n.dial(n.user(1))
+	cl.join("r1")
+	c := n.onlyConn()
+	waitFor(t, "the reader parks after the join", c.isParked)
+	for i := range 3 {
+		cl.do("send", map[string]any{"room": "r1", "text": strings.Repeat("hi ", i+1), "client_msg_id": strings.Repeat("y", i+1)})
+	}
+	time.Sleep(20 * time.Millisecond)
+	if c.isParked() {
+		t.Fatal("a chatting member's reader parked")
 	}
 }
 
