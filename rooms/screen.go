@@ -176,31 +176,54 @@ func (s *Service) afterScreen(ctx context.Context, d *Draft, msg store.Message, 
 }
 
 // crisisAlert sends the author support resources and the moderators an urgent alert, then
-// records the alert. The live alert goes first: a store that is slow or down must not delay
-// or stop it.
+// records the alert.
 func (s *Service) crisisAlert(ctx context.Context, d *Draft, seq int64, heldID string) {
-	m, slug := d.Member, d.Member.Room.Slug
+	m := d.Member
+	s.raiseCrisis(ctx, m.Room, crisis{authorID: m.User.ID, author: protocol.User{ID: m.User.ID,
+		DisplayName: m.User.DisplayName, Role: m.User.Role, Verified: m.User.Verified},
+		text: d.screen.original, seq: seq, heldID: heldID, method: d.screen.method, edit: d.screen.edit,
+		terms: d.screen.terms, at: d.Now, metric: "crisis"})
+}
+
+// crisis is one crisis finding, from the screens or from a member's self-harm report.
+type crisis struct {
+	authorID       string
+	author         protocol.User
+	text           string
+	seq            int64
+	heldID         string
+	method, edit   bool
+	source, report string // "report" and the report's ID when a member reported it
+	terms          []string
+	at             time.Time
+	metric         string
+}
+
+// raiseCrisis is the one path every crisis finding takes: the author's resources, then the
+// moderators' urgent alert, then the stored alert. The live alert goes first: a store that
+// is slow or down must not delay or stop it.
+func (s *Service) raiseCrisis(ctx context.Context, room *Room, c crisis) {
+	slug := room.Slug
 	res := s.cfg.Safety
 	links := res.ResourceLinks
 	if links == nil {
 		links = []protocol.ResourceLink{}
 	}
-	s.publishToUser(ctx, slug, m.User.ID, protocol.SafetyResources{Type: "safety.resources", Room: slug,
+	s.publishToUser(ctx, slug, c.authorID, protocol.SafetyResources{Type: "safety.resources", Room: slug,
 		Text: res.ResourcesText, Links: links})
 	alertID := ids.New("ca_")
-	s.toModerators(ctx, slug, protocol.SafetyCrisis{Type: "safety.crisis", AlertID: alertID, Room: slug, Seq: seq,
-		HeldID: heldID, Author: protocol.User{ID: m.User.ID, DisplayName: m.User.DisplayName, Role: m.User.Role,
-			Verified: m.User.Verified}, Excerpt: excerpt(d.screen.original), Method: d.screen.method,
-		Priority: "urgent", Edit: d.screen.edit, At: protocol.TS(d.Now)})
-	metricScreen.WithLabelValues("crisis").Inc()
+	s.toModerators(ctx, slug, protocol.SafetyCrisis{Type: "safety.crisis", AlertID: alertID, Room: slug, Seq: c.seq,
+		HeldID: c.heldID, Author: c.author, Excerpt: excerpt(c.text), Method: c.method, Priority: "urgent",
+		Edit: c.edit, Source: c.source, ReportID: c.report, At: protocol.TS(c.at)})
+	metricScreen.WithLabelValues(c.metric).Inc()
 	cctx, cancel := s.ctx(context.WithoutCancel(ctx))
 	defer cancel()
-	_, err := s.st.RecordCrisisAlert(cctx, store.NewCrisisAlert{ID: alertID, RoomID: m.Room.Info().ID,
-		MessageSeq: seq, HeldID: heldID, AuthorID: m.User.ID, Text: d.screen.original, Method: d.screen.method,
-		Terms: d.screen.terms, At: d.Now})
+	_, err := s.st.RecordCrisisAlert(cctx, store.NewCrisisAlert{ID: alertID, RoomID: room.Info().ID,
+		MessageSeq: c.seq, HeldID: c.heldID, AuthorID: c.authorID, Text: c.text, Method: c.method,
+		Terms: c.terms, At: c.at})
 	if err != nil {
 		s.cfg.Logger.Error("record crisis alert (the live alert was sent)", "alert", alertID, "room", slug,
-			"seq", seq, "held_id", heldID, "author", m.User.ID, "err", err)
+			"seq", c.seq, "held_id", c.heldID, "author", c.authorID, "report", c.report, "err", err)
 	}
 }
 

@@ -3,8 +3,6 @@ package rooms
 import (
 	"context"
 
-	"github.com/havenhealth/haven/internal/ids"
-	"github.com/havenhealth/haven/protocol"
 	"github.com/havenhealth/haven/store"
 )
 
@@ -15,25 +13,7 @@ import (
 // moderators on every node get the same urgent alert a screened post raises, marked as
 // coming from a report. The reporter is named to no one.
 func (s *Service) reportedCrisis(ctx context.Context, room *Room, msg store.Message, r store.Report) {
-	slug := room.Slug
-	res := s.cfg.Safety
-	links := res.ResourceLinks
-	if links == nil {
-		links = []protocol.ResourceLink{}
-	}
-	s.publishToUser(ctx, slug, msg.Author.ID, protocol.SafetyResources{Type: "safety.resources", Room: slug,
-		Text: res.ResourcesText, Links: links})
-	alertID := ids.New("ca_")
-	s.toModerators(ctx, slug, protocol.SafetyCrisis{Type: "safety.crisis", AlertID: alertID, Room: slug, Seq: msg.Seq,
-		Author: publicAuthor(msg.Author), Excerpt: excerpt(msg.Text), Priority: "urgent", Source: "report",
-		ReportID: r.ID, At: protocol.TS(r.CreatedAt)})
-	metricScreen.WithLabelValues("crisis_report").Inc()
-	cctx, cancel := s.ctx(context.WithoutCancel(ctx))
-	defer cancel()
-	if _, err := s.st.RecordCrisisAlert(cctx, store.NewCrisisAlert{ID: alertID, RoomID: room.Info().ID,
-		MessageSeq: msg.Seq, AuthorID: msg.Author.ID, Text: msg.Text, Terms: []string{"report:" + r.Category},
-		At: r.CreatedAt}); err != nil {
-		s.cfg.Logger.Error("record crisis alert from a report (the live alert was sent)", "alert", alertID,
-			"room", slug, "seq", msg.Seq, "report", r.ID, "err", err)
-	}
+	s.raiseCrisis(ctx, room, crisis{authorID: msg.Author.ID, author: publicAuthor(msg.Author), text: msg.Text,
+		seq: msg.Seq, source: "report", report: r.ID, terms: []string{"report:" + r.Category}, at: r.CreatedAt,
+		metric: "crisis_report"})
 }
