@@ -9,6 +9,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
@@ -18,6 +19,9 @@ import (
 // nackHistory is how many recent packets of each video track a subscriber can have
 // retransmitted (a power of two).
 const nackHistory = 256
+
+// socketBuffer is the receive and send buffer asked for on the ICE UDP socket.
+const socketBuffer = 4 << 20
 
 // videoOrientationURI lets a phone publish portrait video without re-encoding.
 const videoOrientationURI = "urn:3gpp:video-orientation"
@@ -41,6 +45,12 @@ func newEngine(cfg Config) (*engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("media: listen on ICE UDP port %d: %w", cfg.UDPPort, err)
 	}
+	// Every publisher's packets and every subscriber's RTCP arrive on this one socket; the
+	// default buffer (208 KiB) holds well under a second of them at a few hundred
+	// subscribers, and a packet of a publisher's lost here is lost to every subscriber.
+	// The kernel caps the size at net.core.rmem_max; a smaller buffer is no error.
+	_ = udp.SetReadBuffer(socketBuffer)
+	_ = udp.SetWriteBuffer(socketBuffer)
 	e := &engine{udp: udp, udpAddr: udp.LocalAddr().(*net.UDPAddr), twcc: &twccFactory{initial: cfg.InitialBitrate}}
 	logs := pionLogs{log: cfg.Logger}
 
@@ -149,17 +159,47 @@ func configureMedia(m *webrtc.MediaEngine, ir *interceptor.Registry, twf *twccFa
 	// packet once written (each payload is the publisher packet's own buffer, shared by
 	// every subscriber; each header is its outPacket's), so the responder may keep them
 	// uncopied; 256 packets is two seconds of video at 1.2 Mbit/s, many round trips.
-	if err := webrtc.ConfigureNackWithOptions(m, ir, nil, nack.ResponderSize(nackHistory), nack.DisableCopy()); err != nil {
-		return fmt.Errorf("media: NACK interceptors: %w", err)
-	}
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return fmt.Errorf("media: RTCP report interceptors: %w", err)
-	}
-	tw, err := twcc.NewSenderInterceptor()
+	responder, err := nack.NewResponderInterceptor(nack.ResponderSize(nackHistory), nack.DisableCopy())
 	if err != nil {
-		return fmt.Errorf("media: TWCC interceptor: %w", err)
+		return fmt.Errorf("media: NACK responder: %w", err)
 	}
-	ir.Add(tw)
+	generator, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return fmt.Errorf("media: NACK generator: %w", err)
+	}
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBNACK}, webrtc.RTPCodecTypeVideo)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	receiver, err := report.NewReceiverInterceptor()
+	if err != nil {
+		return fmt.Errorf("media: receiver reports: %w", err)
+	}
+	sender, err := report.NewSenderInterceptor()
+	if err != nil {
+		return fmt.Errorf("media: sender reports: %w", err)
+	}
+	feedback, err := twcc.NewSenderInterceptor()
+	if err != nil {
+		return fmt.Errorf("media: TWCC feedback: %w", err)
+	}
+	// In Pion's order (ConfigureNack, ConfigureRTCPReports, then TWCC feedback); those that
+	// only serve received streams wait for one (lazyrecv.go).
+	for _, x := range []struct {
+		name string
+		f    interceptor.Factory
+		lazy bool
+	}{
+		{"NACK responder", responder, false}, {"NACK generator", generator, true},
+		{"receiver report", receiver, true}, {"sender report", sender, false},
+		{"TWCC feedback", feedback, true},
+	} {
+		f := x.f
+		if x.lazy {
+			if f, err = newLazyRecvFactory(x.name, x.f); err != nil {
+				return err
+			}
+		}
+		ir.Add(f)
+	}
 	return nil
 }
 

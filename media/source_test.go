@@ -3,6 +3,7 @@ package media
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,6 +25,9 @@ type source struct {
 	vTr    *webrtc.RTPTransceiver
 	aTr    *webrtc.RTPTransceiver
 	keyReq atomic.Bool
+	skip   atomic.Bool // leave out the next video sequence number, as a lost packet would
+	rtcpMu sync.Mutex  // guards rtcpIn
+	rtcpIn map[string]int
 	stop   chan struct{}
 	wg     sync.WaitGroup
 
@@ -37,7 +41,7 @@ type source struct {
 
 func newSource(t *testing.T, c *tclient, rids []string, withAudio bool) *source {
 	t.Helper()
-	s := &source{t: t, stop: make(chan struct{}), sent: make(map[string]bool)}
+	s := &source{t: t, stop: make(chan struct{}), sent: make(map[string]bool), rtcpIn: make(map[string]int)}
 	if len(rids) == 0 {
 		rids = []string{""}
 	}
@@ -62,19 +66,7 @@ func newSource(t *testing.T, c *tclient, rids []string, withAudio bool) *source 
 			t.Fatal(err)
 		}
 	}
-	go func() { // a keyframe request from the server makes the next frame a keyframe
-		for {
-			pkts, _, err := s.vTr.Sender().ReadRTCP()
-			if err != nil {
-				return
-			}
-			for _, p := range pkts {
-				if _, ok := p.(*rtcp.PictureLossIndication); ok {
-					s.keyReq.Store(true)
-				}
-			}
-		}
-	}()
+	go s.readRTCP(s.vTr.Sender())
 	if withAudio {
 		s.audio, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", "stream-"+c.name)
 		if err != nil {
@@ -83,8 +75,35 @@ func newSource(t *testing.T, c *tclient, rids []string, withAudio bool) *source 
 		if s.aTr, err = c.pc.AddTransceiverFromTrack(s.audio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
 			t.Fatal(err)
 		}
+		go s.readRTCP(s.aTr.Sender())
 	}
 	return s
+}
+
+// readRTCP tallies what the server says about the source's streams by type; a keyframe
+// request makes the next frame a keyframe.
+func (s *source) readRTCP(sender *webrtc.RTPSender) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			if _, ok := p.(*rtcp.PictureLossIndication); ok {
+				s.keyReq.Store(true)
+			}
+			s.rtcpMu.Lock()
+			s.rtcpIn[fmt.Sprintf("%T", p)]++
+			s.rtcpMu.Unlock()
+		}
+	}
+}
+
+// rtcpCount is how many RTCP packets like p the server has sent the source.
+func (s *source) rtcpCount(p rtcp.Packet) int {
+	s.rtcpMu.Lock()
+	defer s.rtcpMu.Unlock()
+	return s.rtcpIn[fmt.Sprintf("%T", p)]
 }
 
 // kinds is the media.publish declaration for the client's offer.
@@ -154,6 +173,11 @@ func (s *source) run() {
 			return
 		case <-vt.C:
 			key := frame%15 == 0 || s.keyReq.Swap(false)
+			if s.skip.Swap(false) {
+				for i := range seqs {
+					seqs[i]++
+				}
+			}
 			for i, tr := range s.video {
 				pad := 0
 				if len(s.video) > 1 {
