@@ -25,9 +25,25 @@ type frameWriter struct {
 	bufs [2][]byte       // writev arguments, kept here so that a write does not allocate
 	// stopped: the connection is closing; data frames are refused (text).
 	stopped bool
+	// now writes without waiting (nil where that is not possible); rest is the tail of a
+	// frame such a write could not finish, which every later write sends first.
+	now  *nowWriter
+	rest []byte
 }
 
-func newFrameWriter(nc net.Conn) *frameWriter { return &frameWriter{nc: nc} }
+func newFrameWriter(nc net.Conn) *frameWriter {
+	return &frameWriter{nc: nc, now: newNowWriter(nc)}
+}
+
+// finishLocked writes the tail a non-waiting write left, waiting as long as it takes.
+func (w *frameWriter) finishLocked() error {
+	if len(w.rest) == 0 {
+		return nil
+	}
+	_, err := w.nc.Write(w.rest)
+	w.rest = nil
+	return err
+}
 
 // control writes a whole control frame (a ping) now. Safe beside a frame that
 // coder/websocket is in the middle of: only whole frames reach the socket, and the part of
@@ -35,6 +51,9 @@ func newFrameWriter(nc net.Conn) *frameWriter { return &frameWriter{nc: nc} }
 func (w *frameWriter) control(frame []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err := w.finishLocked(); err != nil {
+		return err
+	}
 	_, err := w.nc.Write(frame)
 	return err
 }
@@ -44,33 +63,76 @@ func (w *frameWriter) control(frame []byte) error {
 // per-frame locking (a channel lock, a select, a reset of its message writer) was a
 // third of a busy node's CPU; coder/websocket still writes its control frames (pongs,
 // close) through Write, and both paths produce whole frames under mu. After stop, data
-// frames are refused: nothing may follow the close frame.
+// frames are refused: nothing may follow the close frame. A nil p writes only what a
+// non-waiting write (tryText) left.
 func (w *frameWriter) text(p []byte) error {
 	var hdr [10]byte
-	hdr[0] = 0x81 // FIN, text
-	n := 2
-	switch size := len(p); {
-	case size < 126:
-		hdr[1] = byte(size)
-	case size <= 0xFFFF:
-		hdr[1] = 126
-		binary.BigEndian.PutUint16(hdr[2:], uint16(size))
-		n = 4
-	default:
-		hdr[1] = 127
-		binary.BigEndian.PutUint64(hdr[2:], uint64(size))
-		n = 10
-	}
+	n := textHeader(&hdr, len(p))
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.stopped {
 		return net.ErrClosed
+	}
+	if err := w.finishLocked(); err != nil || p == nil {
+		return err
 	}
 	w.bufs = [2][]byte{hdr[:n], p}
 	bufs := net.Buffers(w.bufs[:])
 	_, err := bufs.WriteTo(w.nc)
 	w.bufs = [2][]byte{}
 	return err
+}
+
+// tryText is text without waiting for the socket. taken: p is the socket's, written whole
+// or its unwritten tail copied to rest; more: the socket took everything, so another
+// non-waiting write may follow. Otherwise the caller's goroutine must not wait here:
+// it hands the connection to a writer goroutine, whose text writes the tail first.
+func (w *frameWriter) tryText(p []byte) (taken, more bool, err error) {
+	var hdr [10]byte
+	n := textHeader(&hdr, len(p))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return false, false, net.ErrClosed
+	}
+	if w.now == nil || len(w.rest) > 0 {
+		return false, false, nil
+	}
+	w.bufs = [2][]byte{hdr[:n], p}
+	written, err := w.now.writev(w.bufs[:])
+	w.bufs = [2][]byte{}
+	switch {
+	case err != nil:
+		return false, false, err
+	case written == 0:
+		return false, false, nil
+	case written < n:
+		w.rest = append(append(make([]byte, 0, n+len(p)-written), hdr[written:n]...), p...)
+		return true, false, nil
+	case written < n+len(p):
+		w.rest = append([]byte(nil), p[written-n:]...)
+		return true, false, nil
+	}
+	return true, true, nil
+}
+
+// textHeader puts the header of an unmasked, final text frame of size bytes in hdr and
+// returns its length.
+func textHeader(hdr *[10]byte, size int) int {
+	hdr[0] = 0x81 // FIN, text
+	switch {
+	case size < 126:
+		hdr[1] = byte(size)
+		return 2
+	case size <= 0xFFFF:
+		hdr[1] = 126
+		binary.BigEndian.PutUint16(hdr[2:], uint16(size))
+		return 4
+	default:
+		hdr[1] = 127
+		binary.BigEndian.PutUint64(hdr[2:], uint64(size))
+		return 10
+	}
 }
 
 // stop refuses data frames from now on; the connection is closing.
@@ -83,6 +145,9 @@ func (w *frameWriter) stop() {
 func (w *frameWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err := w.finishLocked(); err != nil {
+		return 0, err
+	}
 	n := len(p)
 	done := w.complete(p) // bytes of held ++ p that make whole frames
 	if done == 0 {

@@ -20,6 +20,8 @@ var (
 		Name: "haven_messages_out_total", Help: "Events written to sockets."})
 	metricQueueDrops = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "haven_queue_drops_total", Help: "Connections closed because their send queue overflowed."})
+	metricWriteHandoffs = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "haven_ws_write_handoffs_total", Help: "Room flushes that found a member's socket full and left the rest to a writer goroutine."})
 	metricReorders = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "haven_holdback_reorders_total", Help: "Messages that arrived ahead of a gap and were held back."})
 	metricDuplicates = promauto.NewCounter(prometheus.CounterOpts{

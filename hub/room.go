@@ -82,6 +82,8 @@ type localRoom struct {
 	kicked  time.Time        // when members' writers were last started for room events
 	flushT  *time.Timer      // kicks members at the end of a flush window
 	armed   bool             // flushT is set to fire: room events wait in members' queues
+	waveMu  sync.Mutex       // one flush writes at a time; guards wave
+	wave    []*conn          // the members a flush writes to, kept between flushes
 }
 
 // sub is one connection's subscription to one room.
@@ -220,16 +222,15 @@ func (lr *localRoom) activate(s *sub, reply []byte, lastSeq int64) {
 func (lr *localRoom) fanOutLocked(seq int64, frame []byte) {
 	now := lr.h.cfg.FlushInterval <= 0
 	if !now && !lr.armed {
+		// The flush runs on the timer's goroutine even when it is due at once: it writes
+		// to every member itself, which the caller (holding the room) must not wait for.
 		t := time.Now()
-		if wait := lr.windowLocked() - t.Sub(lr.kicked); wait <= 0 {
-			now, lr.kicked = true, t
+		wait := lr.windowLocked() - t.Sub(lr.kicked)
+		lr.armed = true
+		if lr.flushT == nil {
+			lr.flushT = time.AfterFunc(max(wait, 0), lr.flush)
 		} else {
-			lr.armed = true
-			if lr.flushT == nil {
-				lr.flushT = time.AfterFunc(wait, lr.flush)
-			} else {
-				lr.flushT.Reset(wait)
-			}
+			lr.flushT.Reset(max(wait, 0))
 		}
 	}
 	n := 0
@@ -262,17 +263,27 @@ func (lr *localRoom) windowLocked() time.Duration {
 	return w
 }
 
-// flush ends a flush window: every member with room events waiting gets its writer.
+// flush ends a flush window: every member with room events waiting gets them written,
+// by this goroutine as far as their sockets take them. One wave runs at a time, and the
+// room is not held while it writes, so fan-out goes on queueing the next window's events.
 func (lr *localRoom) flush() {
+	lr.waveMu.Lock()
+	defer lr.waveMu.Unlock()
 	lr.mu.Lock()
-	defer lr.mu.Unlock()
 	lr.armed = false
 	lr.kicked = time.Now()
+	wave := lr.wave[:0]
 	for _, s := range lr.subs {
 		if s.live {
-			s.c.kick()
+			wave = append(wave, s.c)
 		}
 	}
+	lr.mu.Unlock()
+	for _, c := range wave {
+		c.flushNow()
+	}
+	clear(wave)
+	lr.wave = wave
 }
 
 // onEphemeral delivers an unordered event.

@@ -34,6 +34,7 @@ type config struct {
 	PresenceTTL     time.Duration
 	SeedDemo        bool
 	GCPercent       int
+	FlushMax        time.Duration
 	Media           mediaConfig
 	Safety          server.SafetyConfig // loaded from -safety-config at parse time
 
@@ -90,6 +91,7 @@ var settings = []setting{
 	{"presence-ttl", "HAVEN_PRESENCE_TTL", "30s", "how long a silent node's presence survives (cluster mode)"},
 	{"seed-demo", "HAVEN_SEED_DEMO", "true", "create demo condition rooms when there are none"},
 	{"gc-percent", "HAVEN_GC_PERCENT", "50", "garbage collector target (Go's GOGC; -1 turns collection off); the GOGC variable, when set, wins"},
+	{"flush-max", "HAVEN_FLUSH_MAX", "50ms", "longest a large room holds its events so that each member gets them in one frame (the window is 10 µs per local member, 10 ms at least)"},
 	{"rtc-listen-ip", "HAVEN_RTC_LISTEN_IP", "", "address the WebRTC ports bind to; empty binds all interfaces"},
 	{"rtc-udp-port", "HAVEN_RTC_UDP_PORT", "7882", "the one UDP port all WebRTC media uses (ICE UDP mux); open it in the firewall"},
 	{"rtc-tcp-port", "HAVEN_RTC_TCP_PORT", "0", "TCP port for WebRTC media when UDP is blocked (ICE-TCP); 0 disables it"},
@@ -158,6 +160,7 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 		LogLevel: get("log-level"), LogFormat: get("log-format"),
 		ShutdownTimeout: duration("shutdown-timeout"), PresenceTTL: duration("presence-ttl"),
 		SeedDemo: boolean("seed-demo"), GCPercent: integer("gc-percent"),
+		FlushMax: duration("flush-max"),
 		Media: mediaConfig{
 			ListenIP: get("rtc-listen-ip"), UDPPort: integer("rtc-udp-port"), TCPPort: integer("rtc-tcp-port"),
 			PublicIPs: list(get("rtc-public-ip")), STUNURLs: list(get("stun-urls")), TURNURLs: list(get("turn-urls")),
@@ -180,6 +183,9 @@ func parseConfig(fs *flag.FlagSet, args []string) (config, error) {
 	}
 	if (c.AdminEmail == "") != (c.AdminPassword == "") {
 		return c, fmt.Errorf("HAVEN_ADMIN_EMAIL and HAVEN_ADMIN_PASSWORD go together")
+	}
+	if c.FlushMax <= 0 {
+		return c, fmt.Errorf("-flush-max %s: use a positive duration", c.FlushMax)
 	}
 	if c.GCPercent < -1 || c.GCPercent == 0 {
 		return c, fmt.Errorf("-gc-percent %d: use a positive percentage, or -1 for off", c.GCPercent)

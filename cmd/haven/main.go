@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string) error {
 	srv := server.New(server.Config{
 		NodeID:   cfg.NodeID,
 		Accounts: accounts.Config{TrustProxy: cfg.TrustProxy},
-		Hub:      hub.Config{AllowedOrigins: cfg.origins()},
+		Hub:      hub.Config{AllowedOrigins: cfg.origins(), MaxFlushInterval: cfg.FlushMax},
 		Media:    cfg.Media.config(reg),
 		Logger:   log,
 		Safety:   cfg.Safety,

@@ -46,6 +46,7 @@ type options struct {
 	Settle      time.Duration
 	Password    string
 	Quiet       bool
+	CPUProfile  string
 	Count       int           // moderation: cycles; 0 = until -duration
 	Timeout     time.Duration // moderation: how long one effect may take before it counts as failed
 }
@@ -82,6 +83,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.Settle, "settle", 2*time.Second, "pause between joining and the first step, so the presence events of the joins do not count against it")
 	fs.StringVar(&o.Password, "password", "load-test-password", "password of signed-up members")
 	fs.BoolVar(&o.Quiet, "quiet", false, "no progress line")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (it shares the machine with the server)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -52,6 +54,17 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		r.res.URLs = o.URLs
 	}
 	defer r.hc.CloseIdleConnections()
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	base := snapshotCounters()
 	stop := r.progress()
 	start := time.Now()

@@ -47,6 +47,17 @@ func (s *Store) commitBatch(batch []*groupcommit.Request) {
 
 // commitIn commits batch, isolating an append that fails on its own (groupcommit.Commit).
 func (s *Store) commitIn(ctx context.Context, batch []*groupcommit.Request) {
+	switch err := s.appendAll(ctx, batch); {
+	case err == nil:
+		return
+	case errors.Is(mapErr(err), store.ErrUnavailable):
+		for _, r := range batch {
+			r.Err = err // the database is not there: the slow path would only wait again
+		}
+		return
+	}
+	// A resend, an unknown room or author, or a failed statement: a statement per message
+	// finds out which append it was.
 	groupcommit.Commit(ctx, batch, s.appendBatch, func(err error) bool {
 		return errors.Is(mapErr(err), store.ErrUnavailable)
 	})

@@ -1,0 +1,58 @@
+//go:build linux
+
+package hub
+
+import (
+	"net"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// nowWriter writes to a TCP socket without waiting for room in its send buffer: a room's
+// flush writes its members' frames itself, one after another, and only a member whose
+// socket is full gets a goroutine. The callback is made once per connection so that a
+// write does not allocate one.
+type nowWriter struct {
+	rc  syscall.RawConn
+	fn  func(fd uintptr) bool
+	iov [][]byte
+	n   int
+	err error
+}
+
+func newNowWriter(nc net.Conn) *nowWriter {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return nil // TLS or a test pipe: every write waits, on the writer goroutine
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	w := &nowWriter{rc: rc}
+	w.fn = func(fd uintptr) bool {
+		for {
+			w.n, w.err = unix.Writev(int(fd), w.iov)
+			if w.err != unix.EINTR {
+				return true // done, or would block: either way, do not wait
+			}
+		}
+	}
+	return w
+}
+
+// writev writes what the socket takes now and returns how many bytes that was.
+func (w *nowWriter) writev(iov [][]byte) (int, error) {
+	w.iov = iov
+	err := w.rc.Write(w.fn)
+	n, werr := max(w.n, 0), w.err
+	w.iov, w.err = nil, nil
+	switch {
+	case err != nil:
+		return 0, err
+	case werr == unix.EAGAIN:
+		return 0, nil
+	}
+	return n, werr
+}
