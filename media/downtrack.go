@@ -45,18 +45,26 @@ type downTrack struct {
 	lastSeq uint16
 	lastTS  uint32
 	lastAt  time.Time
+	epochs  [4]epoch // the latest numberings, newest at epochs[nEpochs%4], for NACKs (nack.go)
+	nEpochs int
+	rtxAt   *[nackHistory]uint16 // when each recent sequence number was last resent, in 10 ms; made at the first NACK
 }
 
-// outPacket is one packet on its way to one subscriber. Queued by pointer (a queue of
-// values would hold 256 × ~170 bytes per track from the start), and never reused once
-// written: the NACK responder keeps its header and payload, uncopied, for retransmission
-// (engine.go).
+// outPacket is one packet on its way to one subscriber, queued by pointer (a queue of
+// values would hold 256 × ~250 bytes per track from the start) and reused once written:
+// nothing keeps it, as retransmissions are rebuilt from the publisher's packets (nack.go).
+// The header's extensions live in the packet itself (a forwarded one, abs-send-time and
+// the transport-wide sequence number at most), so they cost no allocation either.
 type outPacket struct {
 	hdr     rtp.Header
 	payload []byte
 	ws      webrtc.TrackLocalWriter
 	absSend uint8
+	abs     [3]byte
+	exts    [3]rtp.Extension
 }
+
+var outPackets = sync.Pool{New: func() any { return new(outPacket) }}
 
 func newDownTrack(pub *pubTrack, sub *participant, queue, layer int) *downTrack {
 	// resync from the start: the first packet forwarded sets fromSeq. Audio starts without
@@ -131,7 +139,8 @@ func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
 
 // offer takes one packet of layer from the publisher's reader. It decides, rewrites and
 // queues without blocking; a full queue drops the packet.
-func (d *downTrack) offer(layer int, p *rtp.Packet, key bool) {
+func (d *downTrack) offer(l *layer, p *rtp.Packet, key bool) {
+	layer := l.idx
 	if !d.sub.connected.Load() {
 		return // not connected yet: Pion would drop it; keep waiting for a keyframe
 	}
@@ -167,16 +176,29 @@ func (d *downTrack) offer(layer int, p *rtp.Packet, key bool) {
 			d.tsOff = d.lastTS + ticks - p.Timestamp
 		}
 		d.started = true
+		d.nEpochs++
+		d.epochs[d.nEpochs%len(d.epochs)] = epoch{layer: l, from: p.SequenceNumber,
+			firstOut: p.SequenceNumber + d.seqOff, seqOff: d.seqOff, tsOff: d.tsOff}
 	} else if diff := int16(p.SequenceNumber - d.fromSeq); diff < 0 {
 		return // from before the switch point: the subscriber's numbering has moved on
 	} else if diff > 16384 {
 		d.fromSeq = p.SequenceNumber - 8192 // keep the mark within int16 reach as seqs wrap
 	}
-	out := &outPacket{hdr: p.Header, payload: p.Payload, ws: d.ws, absSend: d.absSend}
+	out := d.rewrite(p, d.seqOff, d.tsOff)
+	if int16(out.hdr.SequenceNumber-d.lastSeq) > 0 || !d.started || d.lastAt.IsZero() {
+		d.lastSeq, d.lastTS, d.lastAt = out.hdr.SequenceNumber, out.hdr.Timestamp, now
+	}
+	d.queue(out)
+}
+
+// rewrite makes p this subscriber's, numbered with the given offsets (d.mu held).
+func (d *downTrack) rewrite(p *rtp.Packet, seqOff uint16, tsOff uint32) *outPacket {
+	out := outPackets.Get().(*outPacket)
+	out.hdr, out.payload, out.ws, out.absSend = p.Header, p.Payload, d.ws, d.absSend
 	out.hdr.SSRC, out.hdr.PayloadType = d.ssrc, d.pt
-	out.hdr.SequenceNumber = p.SequenceNumber + d.seqOff
-	out.hdr.Timestamp = p.Timestamp + d.tsOff
-	out.hdr.Extension, out.hdr.Extensions, out.hdr.ExtensionProfile = false, nil, 0
+	out.hdr.SequenceNumber = p.SequenceNumber + seqOff
+	out.hdr.Timestamp = p.Timestamp + tsOff
+	out.hdr.Extension, out.hdr.Extensions, out.hdr.ExtensionProfile = false, out.exts[:0], 0
 	for uri, in := range d.pub.extIn {
 		if id := d.extOut[uri]; id != 0 {
 			if v := p.GetExtension(in); v != nil {
@@ -184,14 +206,25 @@ func (d *downTrack) offer(layer int, p *rtp.Packet, key bool) {
 			}
 		}
 	}
-	if int16(out.hdr.SequenceNumber-d.lastSeq) > 0 || !d.started || d.lastAt.IsZero() {
-		d.lastSeq, d.lastTS, d.lastAt = out.hdr.SequenceNumber, out.hdr.Timestamp, now
-	}
+	return out
+}
+
+// queue hands out to the writer without blocking; a full queue drops it.
+func (d *downTrack) queue(out *outPacket) {
 	select {
 	case d.q <- out:
 	default:
 		dropsQueueFull.Inc()
+		release(out)
 	}
+}
+
+// release returns a packet to the pool once written or dropped, letting go of the
+// publisher's payload and header fields it pointed at.
+func release(out *outPacket) {
+	clear(out.exts[:])
+	out.hdr, out.payload, out.ws = rtp.Header{}, nil, nil
+	outPackets.Put(out)
 }
 
 // writeLoop is the subscriber track's writer: SRTP and the socket write happen here, off
@@ -202,21 +235,27 @@ func (d *downTrack) writeLoop() {
 		case <-d.done:
 			return
 		case p := <-d.q:
-			if p.absSend != 0 {
-				_ = p.hdr.SetExtension(p.absSend, mustAbsSendTime(time.Now()))
+			d.write(p)
+			// What queued meanwhile is taken without another select: this goroutine is
+			// the queue's only reader, so these receives cannot block.
+			for n := len(d.q); n > 0; n-- {
+				d.write(<-d.q)
 			}
-			n, err := p.ws.WriteRTP(&p.hdr, p.payload)
-			if err != nil {
-				continue // closed or not yet connected: the session cleans up
-			}
-			countOut(uint64(n))
 		}
 	}
 }
 
-func mustAbsSendTime(t time.Time) []byte {
-	b, _ := rtp.NewAbsSendTimeExtension(t).Marshal() // three bytes; cannot fail
-	return b
+func (d *downTrack) write(p *outPacket) {
+	if p.absSend != 0 {
+		_, _ = rtp.NewAbsSendTimeExtension(time.Now()).MarshalTo(p.abs[:]) // three bytes; cannot fail
+		_ = p.hdr.SetExtension(p.absSend, p.abs[:])
+	}
+	n, err := p.ws.WriteRTP(&p.hdr, p.payload)
+	release(p)
+	if err != nil {
+		return // closed or not yet connected: the session cleans up
+	}
+	countOut(uint64(n))
 }
 
 // readRTCP handles what the subscriber says about this track: keyframe requests go to the
@@ -246,7 +285,9 @@ func (d *downTrack) readRTCP() {
 				}
 			case *rtcp.TransportLayerNack:
 				for _, n := range p.Nacks {
-					metricNACKs.Add(float64(len(n.PacketList())))
+					seqs := n.PacketList()
+					metricNACKs.Add(float64(len(seqs)))
+					d.retransmit(seqs)
 				}
 			}
 		}

@@ -16,8 +16,9 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// nackHistory is how many recent packets of each video track a subscriber can have
-// retransmitted (a power of two).
+// nackHistory is how many recent packets of each published video layer subscribers can
+// have retransmitted (a power of two): two seconds of video at 1.2 Mbit/s, many round
+// trips.
 const nackHistory = 256
 
 // socketBuffer is the receive and send buffer asked for on the ICE UDP socket.
@@ -149,20 +150,11 @@ func configureMedia(m *webrtc.MediaEngine, ir *interceptor.Registry, twf *twccFa
 			return fmt.Errorf("media: register header extension %s: %w", x.uri, err)
 		}
 	}
-	// First, so they sit below the NACK responder (twcc.go).
 	if err := configureTWCC(ir, twf); err != nil {
 		return err
 	}
-	// The NACK responder keeps each subscriber's recent video packets for retransmission.
-	// Pion's default copies every packet into a 1460-byte buffer and keeps 1024 of them:
-	// about 1.5 MB per subscriber, most of a subscriber's memory. Nothing here reuses a
-	// packet once written (each payload is the publisher packet's own buffer, shared by
-	// every subscriber; each header is its outPacket's), so the responder may keep them
-	// uncopied; 256 packets is two seconds of video at 1.2 Mbit/s, many round trips.
-	responder, err := nack.NewResponderInterceptor(nack.ResponderSize(nackHistory), nack.DisableCopy())
-	if err != nil {
-		return fmt.Errorf("media: NACK responder: %w", err)
-	}
+	// Subscribers' NACKs are answered from each published layer's own history (nack.go),
+	// not by Pion's responder, which keeps a history per subscriber.
 	generator, err := nack.NewGeneratorInterceptor()
 	if err != nil {
 		return fmt.Errorf("media: NACK generator: %w", err)
@@ -188,7 +180,7 @@ func configureMedia(m *webrtc.MediaEngine, ir *interceptor.Registry, twf *twccFa
 		f    interceptor.Factory
 		lazy bool
 	}{
-		{"NACK responder", responder, false}, {"NACK generator", generator, true},
+		{"NACK generator", generator, true},
 		{"receiver report", receiver, true}, {"sender report", sender, false},
 		{"TWCC feedback", feedback, true},
 	} {

@@ -125,6 +125,61 @@ func TestNACKRetransmits(t *testing.T) {
 	t.Fatalf("packet %d was not retransmitted", want.seq)
 }
 
+// TestNACKAcrossResync: after an unmute renumbers the stream (the subscriber's sequence
+// numbers run on while the publisher's jumped), a NACK for a packet from before gets it
+// under the numbering it was first sent with, and one for a packet after under the new.
+func TestNACKAcrossResync(t *testing.T) {
+	tn, host, _ := webinar(t)
+	spk := attendee(t, tn, "spk")
+	host.must("media.promote", map[string]any{"user": spk.actor.User.ID})
+	src := newSource(t, spk, nil, false)
+	if r := spk.offer(src.kinds()); r.str("type") != "ok" {
+		t.Fatalf("promoted speaker's offer: %v", r)
+	}
+	src.start()
+	c := tn.client("att", "talk", "webinar", RankMember)
+	c.acceptReplays = true
+	if r := c.join(); r.str("type") != "ok" {
+		t.Fatalf("join: %v", r)
+	}
+	id := spk.participantID() + ":video"
+	got := c.waitPackets(id, 0, 40, 10*time.Second)
+	before := got[len(got)-5]
+	mute := func(on bool) {
+		host.must("media.mute", map[string]any{"user": spk.actor.User.ID, "kind": "video", "muted": on})
+	}
+	mute(true)
+	time.Sleep(400 * time.Millisecond)
+	mute(false)
+	got = c.waitPackets(id, len(got), 30, 10*time.Second)
+	after := got[len(got)-5]
+	c.mu.Lock()
+	ssrc := c.tracks[id].ssrc
+	c.mu.Unlock()
+	if err := c.pc.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: ssrc,
+		Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{before.seq, after.seq})}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []recvPkt{before, after} {
+		deadline := time.Now().Add(5 * time.Second)
+		for n := 0; n < 2; {
+			if time.Now().After(deadline) {
+				t.Fatalf("packet %d was not retransmitted", want.seq)
+			}
+			time.Sleep(20 * time.Millisecond)
+			n = 0
+			for _, p := range c.received(id) {
+				if p.seq == want.seq {
+					if !bytes.Equal(p.payload, want.payload) {
+						t.Fatalf("retransmission of %d: payload %x, first sent %x", want.seq, p.payload, want.payload)
+					}
+					n++
+				}
+			}
+		}
+	}
+}
+
 func tracksOf(m msg) []any { tr, _ := m["tracks"].([]any); return tr }
 
 func (c *tclient) participantID() string {

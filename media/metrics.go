@@ -10,6 +10,7 @@ const (
 	dropQueueFull = "queue_full" // the subscriber's writer fell behind
 	dropMuted     = "muted"      // a host muted the source
 	dropLayer     = "layer"      // waiting for a keyframe on the subscriber's layer
+	dropRTX       = "retransmit" // a NACKed packet not resent: the subscriber's queue is congested
 )
 
 var (
@@ -43,11 +44,12 @@ var (
 
 // Pre-resolved children: the forwarding path must not look labels up per packet.
 var (
-	dropsQueueFull = metricDrops.WithLabelValues(dropQueueFull)
-	dropsMuted     = metricDrops.WithLabelValues(dropMuted)
-	dropsLayer     = metricDrops.WithLabelValues(dropLayer)
-	plisIn         = metricPLIs.WithLabelValues("from_subscriber")
-	plisOut        = metricPLIs.WithLabelValues("to_publisher")
-	bitrateIn      = metricBitrate.WithLabelValues("in")
-	bitrateOut     = metricBitrate.WithLabelValues("out")
+	dropsQueueFull  = metricDrops.WithLabelValues(dropQueueFull)
+	dropsMuted      = metricDrops.WithLabelValues(dropMuted)
+	dropsLayer      = metricDrops.WithLabelValues(dropLayer)
+	dropsRetransmit = metricDrops.WithLabelValues(dropRTX)
+	plisIn          = metricPLIs.WithLabelValues("from_subscriber")
+	plisOut         = metricPLIs.WithLabelValues("to_publisher")
+	bitrateIn       = metricBitrate.WithLabelValues("in")
+	bitrateOut      = metricBitrate.WithLabelValues("out")
 )

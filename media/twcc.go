@@ -172,8 +172,8 @@ func (f *twccFactory) newEstimator() (cc.BandwidthEstimator, error) {
 
 // configureTWCC adds the send-side congestion control interceptors: the cc interceptor
 // (GCC per subscriber, fed by its feedback) and the stamping of transport-wide sequence
-// numbers on what we send. They go before the NACK responder, so retransmissions are
-// stamped and counted too.
+// numbers on what we send. Retransmissions are written like any packet (nack.go), so
+// they are stamped and counted too.
 func configureTWCC(ir *interceptor.Registry, f *twccFactory) error {
 	ccf, err := cc.NewInterceptor(f.newEstimator)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -72,6 +73,9 @@ type layer struct {
 	rate    atomic.Uint64 // bits/s over the last tick
 	lastPLI atomic.Int64  // unix nanos of the last keyframe request
 	prev    uint64        // bytes at the last tick (session loop only)
+	// hist holds the stream's recent packets, indexed by sequence number, for every
+	// subscriber's retransmissions (video only; nack.go).
+	hist [nackHistory]atomic.Pointer[rtp.Packet]
 }
 
 func newPubTrack(owner *participant, kind string, tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) *pubTrack {
@@ -131,6 +135,9 @@ func (pt *pubTrack) read(l *layer, ended func(*layer)) {
 		size := uint64(pkt.MarshalSize())
 		l.bytes.Add(size)
 		countIn(size)
+		if pt.typ == webrtc.RTPCodecTypeVideo {
+			l.hist[pkt.SequenceNumber%nackHistory].Store(pkt)
+		}
 		downs := *pt.downs.Load()
 		if len(downs) == 0 {
 			continue
@@ -141,7 +148,7 @@ func (pt *pubTrack) read(l *layer, ended func(*layer)) {
 		}
 		key := pt.typ == webrtc.RTPCodecTypeVideo && vp8KeyframeStart(pkt.Payload)
 		for _, d := range downs {
-			d.offer(l.idx, pkt, key)
+			d.offer(l, pkt, key)
 		}
 	}
 }
