@@ -23,6 +23,7 @@ type downTrack struct {
 	q      chan *outPacket
 	done   chan struct{}
 	once   sync.Once
+	share  uint32 // which of the layer's fan-out workers writes to it (fanout.go)
 
 	mu      sync.Mutex // guards everything below; taken per packet by the layer readers
 	bound   bool
@@ -70,7 +71,7 @@ func newDownTrack(pub *pubTrack, sub *participant, queue, layer int) *downTrack 
 	// resync from the start: the first packet forwarded sets fromSeq. Audio starts without
 	// waiting for a keyframe (which would set it), and from fromSeq's zero value any first
 	// sequence number of 32768 or more would look older than the switch point.
-	d := &downTrack{pub: pub, sub: sub, q: make(chan *outPacket, queue), done: make(chan struct{}),
+	d := &downTrack{pub: pub, sub: sub, q: make(chan *outPacket, queue), done: make(chan struct{}), share: pub.shares.Add(1),
 		current: -1, target: layer, manual: -1, resync: true}
 	if !pub.simulcast {
 		d.current, d.target = 0, 0
@@ -137,21 +138,22 @@ func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
 	return nil
 }
 
-// offer takes one packet of layer from the publisher's reader. It decides, rewrites and
-// queues without blocking; a full queue drops the packet.
-func (d *downTrack) offer(l *layer, p *rtp.Packet, key bool) {
+// offer decides whether one packet of layer goes to this subscriber and, if so, returns
+// it rewritten for the subscriber, for the fan-out to write or queue; now is when the
+// packet was read.
+func (d *downTrack) offer(l *layer, p *rtp.Packet, key bool, now time.Time) *outPacket {
 	layer := l.idx
 	if !d.sub.connected.Load() {
-		return // not connected yet: Pion would drop it; keep waiting for a keyframe
+		return nil // not connected yet: Pion would drop it; keep waiting for a keyframe
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.bound {
-		return
+		return nil
 	}
 	if layer != d.current {
 		if layer != d.target || !key {
-			return // another layer than this subscriber's
+			return nil // another layer than this subscriber's
 		}
 		if d.current >= 0 {
 			metricLayerSwitches.Inc()
@@ -162,11 +164,10 @@ func (d *downTrack) offer(l *layer, p *rtp.Packet, key bool) {
 		if !key {
 			dropsLayer.Inc()
 			go d.pub.requestKeyframe(layer)
-			return
+			return nil
 		}
 		d.needKey, d.resync = false, true
 	}
-	now := time.Now()
 	if d.resync {
 		d.resync = false
 		d.fromSeq = p.SequenceNumber
@@ -180,7 +181,7 @@ func (d *downTrack) offer(l *layer, p *rtp.Packet, key bool) {
 		d.epochs[d.nEpochs%len(d.epochs)] = epoch{layer: l, from: p.SequenceNumber,
 			firstOut: p.SequenceNumber + d.seqOff, seqOff: d.seqOff, tsOff: d.tsOff}
 	} else if diff := int16(p.SequenceNumber - d.fromSeq); diff < 0 {
-		return // from before the switch point: the subscriber's numbering has moved on
+		return nil // from before the switch point: the subscriber's numbering has moved on
 	} else if diff > 16384 {
 		d.fromSeq = p.SequenceNumber - 8192 // keep the mark within int16 reach as seqs wrap
 	}
@@ -188,7 +189,7 @@ func (d *downTrack) offer(l *layer, p *rtp.Packet, key bool) {
 	if int16(out.hdr.SequenceNumber-d.lastSeq) > 0 || !d.started || d.lastAt.IsZero() {
 		d.lastSeq, d.lastTS, d.lastAt = out.hdr.SequenceNumber, out.hdr.Timestamp, now
 	}
-	d.queue(out)
+	return out
 }
 
 // rewrite makes p this subscriber's, numbered with the given offsets (d.mu held).
@@ -227,25 +228,30 @@ func release(out *outPacket) {
 	outPackets.Put(out)
 }
 
-// writeLoop is the subscriber track's writer: SRTP and the socket write happen here, off
-// the publisher's reader.
+// writeLoop is the writer of a subscriber reached over TCP (fanout.go), whose socket can
+// block: SRTP and the socket write happen here, off the publisher's reader.
 func (d *downTrack) writeLoop() {
 	for {
 		select {
 		case <-d.done:
 			return
 		case p := <-d.q:
-			d.write(p)
+			sent := d.write(p)
 			// What queued meanwhile is taken without another select: this goroutine is
 			// the queue's only reader, so these receives cannot block.
 			for n := len(d.q); n > 0; n-- {
-				d.write(<-d.q)
+				sent += d.write(<-d.q)
+			}
+			if sent > 0 {
+				countOut(uint64(sent))
 			}
 		}
 	}
 }
 
-func (d *downTrack) write(p *outPacket) {
+// write sends p (SRTP and the socket write) and releases it; it returns the bytes sent,
+// which the caller counts.
+func (d *downTrack) write(p *outPacket) int {
 	if p.absSend != 0 {
 		_, _ = rtp.NewAbsSendTimeExtension(time.Now()).MarshalTo(p.abs[:]) // three bytes; cannot fail
 		_ = p.hdr.SetExtension(p.absSend, p.abs[:])
@@ -253,9 +259,9 @@ func (d *downTrack) write(p *outPacket) {
 	n, err := p.ws.WriteRTP(&p.hdr, p.payload)
 	release(p)
 	if err != nil {
-		return // closed or not yet connected: the session cleans up
+		return 0 // closed or not yet connected: the session cleans up
 	}
-	countOut(uint64(n))
+	return n
 }
 
 // readRTCP handles what the subscriber says about this track: keyframe requests go to the

@@ -30,22 +30,45 @@ type epoch struct {
 // causes more.
 const rtxInterval = 100 * time.Millisecond
 
-// retransmit queues again the packets the subscriber lost, those still in the history.
-// Sequence numbers never sent, or from before the epochs remembered, are ignored, and
-// nothing is resent while the subscriber's queue is half full: it is congested, and a
-// retransmission would only wait behind newer packets or push them out.
+// retransmit sends again the packets the subscriber lost, those still in the history: at
+// once from the subscriber's RTCP reader when it is reached over UDP, else through its
+// queue (fanout.go).
 func (d *downTrack) retransmit(seqs []uint16) {
+	resend := d.resendable(seqs)
+	if len(resend) == 0 {
+		return
+	}
+	direct, sent := d.direct(), 0
+	for _, out := range resend {
+		if direct {
+			sent += d.write(out)
+		} else {
+			d.queue(out)
+		}
+	}
+	if sent > 0 {
+		countOut(uint64(sent))
+	}
+}
+
+// resendable rewrites the packets of seqs that are to be sent again. Sequence numbers never
+// sent, or from before the epochs remembered, are ignored, and nothing is resent while
+// the subscriber's queue is half full: it is congested, and a retransmission would only
+// wait behind newer packets or push them out. The packets are written after d.mu is let
+// go, so the fan-out never waits for a retransmission's socket write.
+func (d *downTrack) resendable(seqs []uint16) []*outPacket {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.bound || d.nEpochs == 0 {
-		return
+		return nil
 	}
+	var out []*outPacket
 	now := uint16(time.Since(rtxEpoch) / (10 * time.Millisecond))
 	for _, s := range seqs {
 		if int16(s-d.lastSeq) > 0 {
 			continue // not sent yet
 		}
-		if len(d.q) > cap(d.q)/2 {
+		if len(d.q)+len(out) > cap(d.q)/2 {
 			dropsRetransmit.Inc()
 			continue
 		}
@@ -69,8 +92,9 @@ func (d *downTrack) retransmit(seqs []uint16) {
 		if p == nil || p.SequenceNumber != in {
 			continue // no longer in the history
 		}
-		d.queue(d.rewrite(p, e.seqOff, e.tsOff))
+		out = append(out, d.rewrite(p, e.seqOff, e.tsOff))
 	}
+	return out
 }
 
 // epochOf is the numbering output sequence number s was sent under (d.mu held).

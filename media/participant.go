@@ -40,6 +40,9 @@ type participant struct {
 	// connected is set once DTLS is up. Until then Pion drops what is written to the
 	// participant's tracks, so its subscriptions must not spend their first keyframe.
 	connected atomic.Bool
+	// udp is set while the selected ICE candidate pair is UDP: the fan-out then writes to
+	// the participant's tracks itself rather than through their queues (fanout.go).
+	udp atomic.Bool
 }
 
 func (s *Session) newParticipant(req Request) (*participant, error) {
@@ -58,6 +61,9 @@ func (s *Session) newParticipant(req Request) (*participant, error) {
 		if !s.post(func() { s.onTrack(p, tr, rcv) }) {
 			go discard(tr)
 		}
+	})
+	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(pair *webrtc.ICECandidatePair) {
+		p.udp.Store(pair.Local != nil && pair.Local.Protocol == webrtc.ICEProtocolUDP)
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		if st == webrtc.PeerConnectionStateConnected && !p.connected.Swap(true) {

@@ -54,8 +54,9 @@ type pubTrack struct {
 	simulcast bool
 	extIn     map[string]uint8 // forwarded extension URI → the publisher's id; read-only
 
-	muted atomic.Bool                  // a host muted this source: nothing is forwarded
-	downs atomic.Pointer[[]*downTrack] // subscribers; replaced whole (copy on write), read per packet
+	muted  atomic.Bool                  // a host muted this source: nothing is forwarded
+	downs  atomic.Pointer[[]*downTrack] // subscribers; replaced whole (copy on write), read per packet
+	shares atomic.Uint32                // subscribers so far, to spread them over the fan-out workers
 
 	mu     sync.Mutex // guards layers and writes of downs
 	layers [3]*layer
@@ -123,10 +124,13 @@ func (pt *pubTrack) removeLayer(l *layer) (empty bool) {
 	return pt.layers[0] == nil && pt.layers[1] == nil && pt.layers[2] == nil
 }
 
-// read is the one receiver of a stream. It never blocks on a subscriber: each downTrack
-// takes the packet into its own bounded queue or drops it.
+// read is the one receiver of a stream, and forwards each packet to every subscriber
+// (fanout.go). It never waits on one subscriber: those whose socket could block have their
+// own bounded queue, and a full one drops the packet.
 func (pt *pubTrack) read(l *layer, ended func(*layer)) {
 	defer ended(l)
+	fan := newFanout()
+	defer fan.close()
 	for {
 		pkt, _, err := l.remote.ReadRTP()
 		if err != nil {
@@ -147,9 +151,7 @@ func (pt *pubTrack) read(l *layer, ended func(*layer)) {
 			continue
 		}
 		key := pt.typ == webrtc.RTPCodecTypeVideo && vp8KeyframeStart(pkt.Payload)
-		for _, d := range downs {
-			d.offer(l, pkt, key)
-		}
+		fan.send(l, pkt, key, downs)
 	}
 }
 

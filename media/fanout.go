@@ -1,0 +1,102 @@
+package media
+
+import (
+	"runtime"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// Fan-out. Each packet of a layer is handed to a few workers (one per processor), and
+// each worker rewrites and writes it for its share of the subscribers, so a packet costs
+// a few goroutine wake-ups however many receive it. Waking each subscriber's own writer
+// for each packet cost about as much CPU as SRTP at a few hundred subscribers.
+//
+// Writing from the worker is safe for subscribers reached over UDP: every one of them is
+// written through the one ICE UDP socket, which never waits for a particular receiver. A
+// TCP connection can block on one slow receiver, so subscribers reached over ICE-TCP (and
+// any whose transport is not known yet) keep their own writer and bounded queue
+// (downTrack.writeLoop), and the worker only queues for them.
+
+// fanQueue is how many packets a fan-out worker may have waiting: more than a keyframe.
+const fanQueue = 256
+
+// fanJob is one packet for one worker's share of a layer's subscribers.
+type fanJob struct {
+	l     *layer
+	p     *rtp.Packet
+	key   bool
+	now   time.Time
+	downs []*downTrack
+	share int
+	of    int
+}
+
+// fanout is a layer's workers, one per processor. A subscriber belongs to one worker for
+// as long as it subscribes (downTrack.share), so its packets are written in order.
+type fanout struct {
+	work []chan fanJob
+}
+
+func newFanout() *fanout {
+	f := &fanout{}
+	for range runtime.GOMAXPROCS(0) {
+		ch := make(chan fanJob, fanQueue)
+		f.work = append(f.work, ch)
+		go func() {
+			for j := range ch {
+				forward(j)
+			}
+		}()
+	}
+	return f
+}
+
+// send hands one packet to the workers without waiting: a worker that has fallen
+// fanQueue packets behind loses this one for its share of the subscribers.
+func (f *fanout) send(l *layer, p *rtp.Packet, key bool, downs []*downTrack) {
+	now := time.Now()
+	of := len(f.work)
+	for i := range of {
+		select {
+		case f.work[i] <- fanJob{l: l, p: p, key: key, now: now, downs: downs, share: i, of: of}:
+		default:
+			dropsQueueFull.Add(float64(len(downs) / of))
+		}
+	}
+}
+
+func (f *fanout) close() {
+	for _, ch := range f.work {
+		close(ch)
+	}
+}
+
+// forward offers j's packet to each of its subscribers, writing it at once to those
+// reached over UDP and queueing it for the others. Bytes are counted once per share.
+func forward(j fanJob) {
+	var sent uint64
+	for _, d := range j.downs {
+		if int(d.share%uint32(j.of)) != j.share {
+			continue
+		}
+		out := d.offer(j.l, j.p, j.key, j.now)
+		if out == nil {
+			continue
+		}
+		if d.direct() {
+			sent += uint64(d.write(out))
+		} else {
+			d.queue(out)
+		}
+	}
+	if sent > 0 {
+		countOut(sent)
+	}
+}
+
+// direct reports whether the fan-out may write to this subscriber itself: it is reached
+// over UDP, and nothing waits in its queue that the packet would overtake.
+func (d *downTrack) direct() bool {
+	return d.sub.udp.Load() && len(d.q) == 0
+}

@@ -1,0 +1,115 @@
+package media
+
+import (
+	"io"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/havenhealth/haven/broker"
+	"github.com/havenhealth/haven/internal/testenv"
+)
+
+// stalledWriter stands for a TCP connection whose receiver stopped reading: every write
+// waits until gate closes.
+type stalledWriter struct{ gate chan struct{} }
+
+func (w stalledWriter) WriteRTP(*rtp.Header, []byte) (int, error) {
+	<-w.gate
+	return 0, io.ErrClosedPipe
+}
+func (w stalledWriter) Write([]byte) (int, error) { <-w.gate; return 0, io.ErrClosedPipe }
+
+// TestStuckTCPSubscriberDoesNotStallOthers: the fan-out writes to subscribers reached over
+// UDP itself, and queues for those over ICE-TCP, whose socket can block. A TCP subscriber
+// whose writes never return loses packets from its own full queue (counted), while a UDP
+// subscriber of the same track goes on receiving every packet in order.
+func TestStuckTCPSubscriberDoesNotStallOthers(t *testing.T) {
+	// One processor, so one fan-out worker per layer serves both subscribers: a write
+	// blocking that worker would stall the UDP subscriber too.
+	procs := runtime.GOMAXPROCS(1)
+	t.Cleanup(func() { runtime.GOMAXPROCS(procs) }) // after the node closes
+	port := testenv.FreePort(t)
+	tn := newTestNode(t, "n1", broker.NewMemory(), nil, func(c *Config) {
+		c.TCPPort = port
+		c.SubscriberQueue = 16
+	})
+	host := tn.client("host", "talk", "webinar", RankHost)
+	host.must("media.start", nil)
+	host.join()
+	src := newSource(t, host, nil, false)
+	host.offer(src.kinds())
+	src.start()
+	track := host.participantID() + ":video"
+
+	fast := attendee(t, tn, "fast")
+	slow := tn.client("slow", "talk", "webinar", RankMember)
+	slow.networks = []webrtc.NetworkType{webrtc.NetworkTypeTCP4}
+	if r := slow.join(); r.str("type") != "ok" {
+		t.Fatalf("join over TCP: %v", r)
+	}
+	slow.waitPackets(track, 0, 10, 15*time.Second)
+	fast.waitPackets(track, 0, 10, 10*time.Second)
+
+	pf, ps := participantOf(t, tn, "talk", "u-fast"), participantOf(t, tn, "talk", "u-slow")
+	if !pf.udp.Load() || ps.udp.Load() {
+		t.Fatalf("written directly: over UDP %v, over TCP %v; want true, false", pf.udp.Load(), ps.udp.Load())
+	}
+	d := downOf(t, tn, "talk", ps, track)
+	gate := make(chan struct{})
+	t.Cleanup(func() { close(gate) }) // before the node closes: its writer must return
+	d.mu.Lock()
+	d.ws = stalledWriter{gate: gate}
+	d.mu.Unlock()
+
+	drops := value(dropsQueueFull)
+	from := len(fast.received(track))
+	got := fast.waitPackets(track, from, 60, 15*time.Second)
+	src.checkIntact("UDP subscriber while a TCP one is stuck", got[from:], false)
+	if value(dropsQueueFull) <= drops {
+		t.Fatalf("the stuck subscriber's queue dropped nothing (%v)", value(dropsQueueFull))
+	}
+}
+
+// participantOf finds user's participant in room's session, through the session loop.
+func participantOf(t *testing.T, tn *tnode, room, user string) *participant {
+	t.Helper()
+	tn.n.mu.Lock()
+	s := tn.n.sessions[room]
+	tn.n.mu.Unlock()
+	ch := make(chan *participant, 1)
+	if s == nil || !s.post(func() {
+		var found *participant
+		for _, p := range s.order {
+			if p.actor.User.ID == user {
+				found = p
+			}
+		}
+		ch <- found
+	}) {
+		t.Fatalf("no session in %s", room)
+	}
+	p := <-ch
+	if p == nil {
+		t.Fatalf("%s is not in the session", user)
+	}
+	return p
+}
+
+// downOf is p's subscription to track, read in the session loop.
+func downOf(t *testing.T, tn *tnode, room string, p *participant, track string) *downTrack {
+	t.Helper()
+	tn.n.mu.Lock()
+	s := tn.n.sessions[room]
+	tn.n.mu.Unlock()
+	ch := make(chan *downTrack, 1)
+	s.post(func() { ch <- p.downs[track] })
+	d := <-ch
+	if d == nil {
+		t.Fatalf("%s does not receive %s", p.id, track)
+	}
+	return d
+}
