@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
@@ -82,6 +83,10 @@ func newEngine(cfg Config) (*engine, error) {
 	// The server has no use for mDNS: clients reach its announced address, and it learns
 	// theirs from the checks (peer-reflexive), so .local candidates need no resolving.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// Every packet is encrypted once per subscriber. AES-128-GCM (what browsers offer
+	// first) runs on AES-NI and CLMUL, with 10 AES rounds to AES-256's 14; Pion would
+	// pick AES-256-GCM first. The HMAC-SHA1 profile stays for clients without GCM.
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 
 	m := &webrtc.MediaEngine{}
 	ir := &interceptor.Registry{}

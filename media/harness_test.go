@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
@@ -132,6 +133,8 @@ type tclient struct {
 	acceptReplays bool
 	// inner interceptors go below the default ones (they see packets first on the way in).
 	inner []interceptor.Factory
+	// srtpProfiles, when set, are the only SRTP protection profiles the client offers.
+	srtpProfiles []dtls.SRTPProtectionProfile
 }
 
 // errorf reports a failure from a client goroutine, unless the test is already over.
@@ -277,7 +280,7 @@ func (c *tclient) state() map[string]any {
 func (c *tclient) join() msg {
 	c.t.Helper()
 	c.sigMu.Lock() // a server offer may follow the reply at once
-	c.pc = newClientPC(c.t, c.iceConfig, c.acceptReplays, c.inner, c.networks...)
+	c.pc = newClientPC(c.t, c.iceConfig, c.acceptReplays, c.inner, c.srtpProfiles, c.networks...)
 	pc := c.pc
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		// Offers are sent before they are applied (so before gathering): candidates trickle.
@@ -403,7 +406,8 @@ func (c *tclient) waitPackets(id string, from, n int, d time.Duration) []recvPkt
 
 // newClientPC is a browser stand-in: VP8 and Opus, the default interceptors (NACK, reports,
 // simulcast extensions, transport-cc feedback), loopback only, no mDNS.
-func newClientPC(t *testing.T, conf webrtc.Configuration, acceptReplays bool, inner []interceptor.Factory, networks ...webrtc.NetworkType) *webrtc.PeerConnection {
+func newClientPC(t *testing.T, conf webrtc.Configuration, acceptReplays bool, inner []interceptor.Factory,
+	srtpProfiles []dtls.SRTPProtectionProfile, networks ...webrtc.NetworkType) *webrtc.PeerConnection {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -430,6 +434,9 @@ func newClientPC(t *testing.T, conf webrtc.Configuration, acceptReplays bool, in
 	se.SetNetworkTypes(networks)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.DisableSRTPReplayProtection(acceptReplays)
+	if len(srtpProfiles) > 0 {
+		se.SetSRTPProtectionProfiles(srtpProfiles...)
+	}
 	se.LoggerFactory = pionLogs{log: testLogger()}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(conf)
