@@ -66,6 +66,15 @@ func (f *fanout) send(l *layer, p *rtp.Packet, key bool, downs []*downTrack) {
 	}
 }
 
+// fanBehind is how many jobs a worker may have waiting before it counts as behind: more
+// than a keyframe's packets arriving at once.
+const fanBehind = 32
+
+// behind reports whether the worker serving share has fallen behind.
+func (f *fanout) behind(share uint32) bool {
+	return len(f.work[share%uint32(len(f.work))]) > fanBehind
+}
+
 func (f *fanout) close() {
 	for _, ch := range f.work {
 		close(ch)

@@ -113,3 +113,19 @@ func downOf(t *testing.T, tn *tnode, room string, p *participant, track string) 
 	}
 	return d
 }
+
+// TestFanoutBehind: a worker with more than fanBehind jobs waiting counts as behind, and
+// only for the subscribers it serves; retransmissions to them wait (nack.go).
+func TestFanoutBehind(t *testing.T) {
+	f := &fanout{work: []chan fanJob{make(chan fanJob, fanQueue), make(chan fanJob, fanQueue)}}
+	for range fanBehind {
+		f.work[1] <- fanJob{}
+	}
+	if f.behind(0) || f.behind(1) {
+		t.Fatalf("behind with %d jobs waiting", fanBehind)
+	}
+	f.work[1] <- fanJob{}
+	if f.behind(0) || !f.behind(1) || !f.behind(3) {
+		t.Fatalf("behind: share 0 %v, 1 %v, 3 %v; want false, true, true", f.behind(0), f.behind(1), f.behind(3))
+	}
+}

@@ -53,8 +53,10 @@ func (d *downTrack) retransmit(seqs []uint16) {
 
 // resendable rewrites the packets of seqs that are to be sent again. Sequence numbers never
 // sent, or from before the epochs remembered, are ignored, and nothing is resent while
-// the subscriber's queue is half full: it is congested, and a retransmission would only
-// wait behind newer packets or push them out. The packets are written after d.mu is let
+// the subscriber's queue is half full, or while the fan-out worker that writes to it is
+// behind: the path is congested, a retransmission would only wait behind newer packets
+// or push them out, and every subscriber the worker serves would be NACKing at once,
+// their retransmissions taking the CPU the worker needs to catch up. The packets are written after d.mu is let
 // go, so the fan-out never waits for a retransmission's socket write.
 func (d *downTrack) resendable(seqs []uint16) []*outPacket {
 	d.mu.Lock()
@@ -64,11 +66,12 @@ func (d *downTrack) resendable(seqs []uint16) []*outPacket {
 	}
 	var out []*outPacket
 	now := uint16(time.Since(rtxEpoch) / (10 * time.Millisecond))
+	busy := d.epochs[d.nEpochs%len(d.epochs)].layer.fan.behind(d.share)
 	for _, s := range seqs {
 		if int16(s-d.lastSeq) > 0 {
 			continue // not sent yet
 		}
-		if len(d.q)+len(out) > cap(d.q)/2 {
+		if busy || len(d.q)+len(out) > cap(d.q)/2 {
 			dropsRetransmit.Inc()
 			continue
 		}

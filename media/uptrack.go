@@ -68,6 +68,7 @@ type pubTrack struct {
 type layer struct {
 	idx     int
 	rid     string
+	fan     *fanout // writes the stream's packets to its subscribers; set before reading
 	remote  *webrtc.TrackRemote
 	ssrc    uint32
 	bytes   atomic.Uint64
@@ -97,7 +98,7 @@ func newPubTrack(owner *participant, kind string, tr *webrtc.TrackRemote, rcv *w
 
 // addLayer starts reading one stream; ended runs (off the reader) when it stops.
 func (pt *pubTrack) addLayer(tr *webrtc.TrackRemote, idx int, ended func(*layer)) *layer {
-	l := &layer{idx: idx, rid: tr.RID(), remote: tr, ssrc: uint32(tr.SSRC())}
+	l := &layer{idx: idx, rid: tr.RID(), remote: tr, ssrc: uint32(tr.SSRC()), fan: newFanout()}
 	pt.mu.Lock()
 	pt.layers[idx] = l
 	pt.mu.Unlock()
@@ -129,7 +130,7 @@ func (pt *pubTrack) removeLayer(l *layer) (empty bool) {
 // own bounded queue, and a full one drops the packet.
 func (pt *pubTrack) read(l *layer, ended func(*layer)) {
 	defer ended(l)
-	fan := newFanout()
+	fan := l.fan
 	defer fan.close()
 	for {
 		pkt, _, err := l.remote.ReadRTP()
