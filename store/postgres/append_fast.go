@@ -10,11 +10,12 @@ import (
 	"github.com/havenhealth/haven/store/internal/groupcommit"
 )
 
-// appendAllSQL stores a whole batch in one statement: it locks the batch's rooms (in id
-// order, as appendBatch does), numbers each room's new messages after its last_seq in
-// batch order, inserts them, advances last_seq and returns each message with its author.
-// A resend (the client id already stored) is left out by ON CONFLICT and so comes back
-// missing, as does a message for an unknown room; the caller then rolls back.
+// appendAllSQL stores a whole batch in one statement, its own transaction: it locks the
+// batch's rooms (in id order, as appendBatch does), numbers each room's new messages after
+// its last_seq in batch order, inserts them, advances last_seq and returns each message's
+// seq and author. Whatever it cannot place without leaving a gap in the seqs fails the
+// statement, and so stores nothing: a resend (the client id index), an unknown room (a
+// NULL seq) or author (the foreign key).
 const appendAllSQL = `WITH input AS (
 	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
 		WITH ORDINALITY AS t(id, room_id, author_id, client_msg_id, text, created_at, ord)
@@ -22,11 +23,10 @@ const appendAllSQL = `WITH input AS (
 	SELECT id, last_seq FROM rooms WHERE id IN (SELECT room_id FROM input) ORDER BY id FOR UPDATE
 ), numbered AS (
 	SELECT i.*, l.last_seq + row_number() OVER (PARTITION BY i.room_id ORDER BY i.ord) AS seq
-	FROM input i JOIN locked l ON l.id = i.room_id
+	FROM input i LEFT JOIN locked l ON l.id = i.room_id
 ), ins AS (
 	INSERT INTO messages (room_id, seq, id, author_id, client_msg_id, text, created_at)
 	SELECT room_id, seq, id, author_id, client_msg_id, text, created_at FROM numbered
-	ON CONFLICT (room_id, author_id, client_msg_id) WHERE client_msg_id <> '' DO NOTHING
 	RETURNING id, seq, author_id
 ), upd AS (
 	UPDATE rooms SET last_seq = n.seq FROM (SELECT room_id, max(seq) AS seq FROM numbered GROUP BY room_id) n
@@ -35,13 +35,14 @@ const appendAllSQL = `WITH input AS (
 SELECT ins.id, ins.seq, u.id, u.display_name, u.role, u.verified, u.affiliation
 FROM ins JOIN users u ON u.id = ins.author_id`
 
-// errSlowPath: the batch holds a resend or an unknown room, which the one-statement
-// append cannot place without leaving a gap in the seqs; appendBatch handles it.
+// errSlowPath: the batch holds a resend within itself, which the one statement would
+// refuse anyway; appendBatch handles it.
 var errSlowPath = errors.New("batch needs the statement-per-message path")
 
-// appendAll is the common case of appendBatch in three round trips (begin, the statement,
-// commit) however large the batch: a statement per message cost a round trip each, and on
-// a busy machine every round trip waits for the database's process to be scheduled.
+// appendAll is the common case of appendBatch in one round trip however large the batch.
+// A statement per message cost a round trip each, on a busy machine every round trip
+// waits for the database's process to be scheduled, and the room's row stayed locked
+// across them, so that the other nodes' appends to the room waited too.
 func (s *Store) appendAll(ctx context.Context, batch []*groupcommit.Request) error {
 	n := len(batch)
 	ids, roomIDs, authors, clientIDs, texts := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -59,12 +60,7 @@ func (s *Store) appendAll(ctx context.Context, batch []*groupcommit.Request) err
 		ids[i], roomIDs[i], authors[i], clientIDs[i], texts[i] = m.ID, m.RoomID, m.AuthorID, m.ClientMsgID, m.Text
 		created[i] = ts(orNow(m.CreatedAt))
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, appendAllSQL, ids, roomIDs, authors, clientIDs, texts, created)
+	rows, err := s.db.QueryContext(ctx, appendAllSQL, ids, roomIDs, authors, clientIDs, texts, created)
 	if err != nil {
 		return fmt.Errorf("append %d messages: %w", n, err)
 	}
@@ -77,14 +73,12 @@ func (s *Store) appendAll(ctx context.Context, batch []*groupcommit.Request) err
 		}
 		stored[m.ID] = m
 	}
-	if err := rows.Err(); err != nil {
+	// Close reads to the end of the statement, its commit included.
+	if err := errors.Join(rows.Close(), rows.Err()); err != nil {
 		return fmt.Errorf("append %d messages: %w", n, err)
 	}
 	if len(stored) != n {
-		return errSlowPath // rolled back by the deferred Rollback
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit %d appends: %w", n, err)
+		return fmt.Errorf("append %d messages: %d stored", n, len(stored)) // cannot happen: every row is inserted or the statement fails
 	}
 	for i, r := range batch {
 		m, got := r.M, stored[r.M.ID]
