@@ -3,6 +3,7 @@ package media
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -21,6 +22,7 @@ type downTrack struct {
 	sub    *participant
 	sender *webrtc.RTPSender
 	q      chan *outPacket
+	queued atomic.Int32 // packets in q or being written from it (fanout.go direct)
 	done   chan struct{}
 	once   sync.Once
 	share  uint32 // which of the layer's fan-out workers writes to it (fanout.go)
@@ -212,9 +214,11 @@ func (d *downTrack) rewrite(p *rtp.Packet, seqOff uint16, tsOff uint32) *outPack
 
 // queue hands out to the writer without blocking; a full queue drops it.
 func (d *downTrack) queue(out *outPacket) {
+	d.queued.Add(1)
 	select {
 	case d.q <- out:
 	default:
+		d.queued.Add(-1)
 		dropsQueueFull.Inc()
 		release(out)
 	}
@@ -237,10 +241,12 @@ func (d *downTrack) writeLoop() {
 			return
 		case p := <-d.q:
 			sent := d.write(p)
+			d.queued.Add(-1)
 			// What queued meanwhile is taken without another select: this goroutine is
 			// the queue's only reader, so these receives cannot block.
 			for n := len(d.q); n > 0; n-- {
 				sent += d.write(<-d.q)
+				d.queued.Add(-1)
 			}
 			if sent > 0 {
 				countOut(uint64(sent))

@@ -3,6 +3,7 @@ package media
 import (
 	"io"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -127,5 +128,51 @@ func TestFanoutBehind(t *testing.T) {
 	f.work[1] <- fanJob{}
 	if f.behind(0) || !f.behind(1) || !f.behind(3) {
 		t.Fatalf("behind: share 0 %v, 1 %v, 3 %v; want false, true, true", f.behind(0), f.behind(1), f.behind(3))
+	}
+}
+
+// TestDirectWaitsForQueue: when a subscriber's candidate pair turns to UDP while packets
+// wait in its queue (they queue before the pair is known), the fan-out keeps queueing
+// until the writer has written them, rather than overtaking them with direct writes.
+func TestDirectWaitsForQueue(t *testing.T) {
+	port := testenv.FreePort(t)
+	tn := newTestNode(t, "n1", broker.NewMemory(), nil, func(c *Config) { c.TCPPort = port })
+	host := tn.client("host", "talk", "webinar", RankHost)
+	host.must("media.start", nil)
+	host.join()
+	src := newSource(t, host, nil, false)
+	host.offer(src.kinds())
+	src.start()
+	track := host.participantID() + ":video"
+	sub := tn.client("sub", "talk", "webinar", RankMember)
+	sub.networks = []webrtc.NetworkType{webrtc.NetworkTypeTCP4}
+	if r := sub.join(); r.str("type") != "ok" {
+		t.Fatalf("join over TCP: %v", r)
+	}
+	sub.waitPackets(track, 0, 10, 15*time.Second)
+	ps := participantOf(t, tn, "talk", "u-sub")
+	d := downOf(t, tn, "talk", ps, track)
+	gate := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(open) // before the node closes: its writer must return
+	d.mu.Lock()
+	d.ws = stalledWriter{gate: gate}
+	d.mu.Unlock()
+	waitFor(t, 5*time.Second, "a packet waiting in the queue", func() bool { return d.queued.Load() > 0 })
+	ps.udp.Store(true) // as if the pair had turned to UDP
+	if d.direct() {
+		t.Fatal("direct writes would overtake the queued packets")
+	}
+	open()
+	waitFor(t, 5*time.Second, "direct writes once the queue is written", d.direct)
+}
+
+func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
+	t.Helper()
+	for end := time.Now().Add(limit); !ok(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }
