@@ -217,10 +217,10 @@ func (lr *localRoom) activate(s *sub, reply []byte, lastSeq int64) {
 
 // fanOutLocked hands one encoded event to every subscriber. seq is 0 for events outside
 // the message order (typing, presence, tombstones). The first event after a quiet spell
-// starts the members' writers at once; later ones wait in the queues until the flush
-// window ends, so that a burst costs each member one frame and one write.
+// is flushed at once; later ones wait in the queues until the flush window ends, so that
+// a burst costs each member one frame and one write.
 func (lr *localRoom) fanOutLocked(seq int64, frame []byte) {
-	now := lr.h.cfg.FlushInterval <= 0
+	now := lr.h.cfg.FlushInterval <= 0 // no windows: each event starts its members' writers
 	if !now && !lr.armed {
 		// The flush runs on the timer's goroutine even when it is due at once: it writes
 		// to every member itself, which the caller (holding the room) must not wait for.

@@ -52,14 +52,20 @@ func (c *conn) push(frame []byte, start bool) bool {
 
 // kick starts the writer when events wait and none runs.
 func (c *conn) kick() {
+	if c.claimWriter() {
+		go c.writeLoop()
+	}
+}
+
+// claimWriter makes the caller the connection's writer when events wait and none runs.
+func (c *conn) claimWriter() bool {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.writing || c.closed || len(c.queue) == 0 {
-		c.mu.Unlock()
-		return
+		return false
 	}
 	c.writing = true
-	c.mu.Unlock()
-	go c.writeLoop()
+	return true
 }
 
 // flushNow is kick for a room's flush: the flushing goroutine writes the queue itself for
@@ -71,14 +77,9 @@ func (c *conn) flushNow() {
 		c.kick()
 		return
 	}
-	c.mu.Lock()
-	if c.writing || c.closed || len(c.queue) == 0 {
-		c.mu.Unlock()
-		return
+	if c.claimWriter() {
+		c.drain(nil, 0, true)
 	}
-	c.writing = true
-	c.mu.Unlock()
-	c.drain(nil, 0, true)
 }
 
 // writeLoop drains the queue on its own goroutine, waiting on the socket as needed.
