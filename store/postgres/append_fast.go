@@ -35,10 +35,6 @@ const appendAllSQL = `WITH input AS (
 SELECT ins.id, ins.seq, u.id, u.display_name, u.role, u.verified, u.affiliation
 FROM ins JOIN users u ON u.id = ins.author_id`
 
-// errSlowPath: the batch holds a resend within itself, which the one statement would
-// refuse anyway; appendBatch handles it.
-var errSlowPath = errors.New("batch needs the statement-per-message path")
-
 // appendAll is the common case of appendBatch in one round trip however large the batch.
 // A statement per message cost a round trip each, on a busy machine every round trip
 // waits for the database's process to be scheduled, and the room's row stayed locked
@@ -47,16 +43,8 @@ func (s *Store) appendAll(ctx context.Context, batch []*groupcommit.Request) err
 	n := len(batch)
 	ids, roomIDs, authors, clientIDs, texts := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	created := make([]time.Time, n)
-	seen := make(map[[3]string]bool, n)
 	for i, r := range batch {
 		m := r.M
-		if m.ClientMsgID != "" {
-			k := [3]string{m.RoomID, m.AuthorID, m.ClientMsgID}
-			if seen[k] {
-				return errSlowPath // a resend within the batch
-			}
-			seen[k] = true
-		}
 		ids[i], roomIDs[i], authors[i], clientIDs[i], texts[i] = m.ID, m.RoomID, m.AuthorID, m.ClientMsgID, m.Text
 		created[i] = ts(orNow(m.CreatedAt))
 	}
