@@ -10,7 +10,6 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/havenhealth/haven/broker"
 	"github.com/havenhealth/haven/internal/testenv"
 )
 
@@ -34,24 +33,14 @@ func TestStuckTCPSubscriberDoesNotStallOthers(t *testing.T) {
 	procs := runtime.GOMAXPROCS(1)
 	t.Cleanup(func() { runtime.GOMAXPROCS(procs) }) // after the node closes
 	port := testenv.FreePort(t)
-	tn := newTestNode(t, "n1", broker.NewMemory(), nil, func(c *Config) {
+	tn, host, src := webinarOn(t, func(c *Config) {
 		c.TCPPort = port
 		c.SubscriberQueue = 16
-	})
-	host := tn.client("host", "talk", "webinar", RankHost)
-	host.must("media.start", nil)
-	host.join()
-	src := newSource(t, host, nil, false)
-	host.offer(src.kinds())
-	src.start()
+	}, false)
 	track := host.participantID() + ":video"
 
 	fast := attendee(t, tn, "fast")
-	slow := tn.client("slow", "talk", "webinar", RankMember)
-	slow.networks = []webrtc.NetworkType{webrtc.NetworkTypeTCP4}
-	if r := slow.join(); r.str("type") != "ok" {
-		t.Fatalf("join over TCP: %v", r)
-	}
+	slow := tcpAttendee(t, tn, "slow")
 	slow.waitPackets(track, 0, 10, 15*time.Second)
 	fast.waitPackets(track, 0, 10, 10*time.Second)
 
@@ -73,6 +62,17 @@ func TestStuckTCPSubscriberDoesNotStallOthers(t *testing.T) {
 	if value(dropsQueueFull) <= drops {
 		t.Fatalf("the stuck subscriber's queue dropped nothing (%v)", value(dropsQueueFull))
 	}
+}
+
+// tcpAttendee joins the webinar as a member whose only ICE candidates are TCP.
+func tcpAttendee(t *testing.T, tn *tnode, name string) *tclient {
+	t.Helper()
+	c := tn.client(name, "talk", "webinar", RankMember)
+	c.networks = []webrtc.NetworkType{webrtc.NetworkTypeTCP4}
+	if r := c.join(); r.str("type") != "ok" {
+		t.Fatalf("%s join over TCP: %v", name, r)
+	}
+	return c
 }
 
 // participantOf finds user's participant in room's session, through the session loop.
@@ -136,19 +136,9 @@ func TestFanoutBehind(t *testing.T) {
 // until the writer has written them, rather than overtaking them with direct writes.
 func TestDirectWaitsForQueue(t *testing.T) {
 	port := testenv.FreePort(t)
-	tn := newTestNode(t, "n1", broker.NewMemory(), nil, func(c *Config) { c.TCPPort = port })
-	host := tn.client("host", "talk", "webinar", RankHost)
-	host.must("media.start", nil)
-	host.join()
-	src := newSource(t, host, nil, false)
-	host.offer(src.kinds())
-	src.start()
+	tn, host, _ := webinarOn(t, func(c *Config) { c.TCPPort = port }, false)
 	track := host.participantID() + ":video"
-	sub := tn.client("sub", "talk", "webinar", RankMember)
-	sub.networks = []webrtc.NetworkType{webrtc.NetworkTypeTCP4}
-	if r := sub.join(); r.str("type") != "ok" {
-		t.Fatalf("join over TCP: %v", r)
-	}
+	sub := tcpAttendee(t, tn, "sub")
 	sub.waitPackets(track, 0, 10, 15*time.Second)
 	ps := participantOf(t, tn, "talk", "u-sub")
 	d := downOf(t, tn, "talk", ps, track)

@@ -14,13 +14,20 @@ import (
 // webinar starts a webinar on a fresh node with a host who publishes audio and video.
 func webinar(t *testing.T) (*tnode, *tclient, *source) {
 	t.Helper()
-	tn := newTestNode(t, "n1", broker.NewMemory(), nil, nil)
+	return webinarOn(t, nil, true)
+}
+
+// webinarOn starts a webinar on a node configured by mut, its host publishing (audio too
+// when withAudio).
+func webinarOn(t *testing.T, mut func(*Config), withAudio bool) (*tnode, *tclient, *source) {
+	t.Helper()
+	tn := newTestNode(t, "n1", broker.NewMemory(), nil, mut)
 	host := tn.client("host", "talk", "webinar", RankHost)
 	host.must("media.start", nil)
 	if r := host.join(); r.str("type") != "ok" {
 		t.Fatalf("host join: %v", r)
 	}
-	src := newSource(t, host, nil, true)
+	src := newSource(t, host, nil, withAudio)
 	host.offer(src.kinds())
 	src.start()
 	return tn, host, src

@@ -40,26 +40,7 @@ func (i *lossyI) BindRemoteStream(_ *interceptor.StreamInfo, r interceptor.RTPRe
 // estimateOf reads the server's estimate of user's downlink and its source.
 func estimateOf(t *testing.T, tn *tnode, room, user string) (float64, string) {
 	t.Helper()
-	tn.n.mu.Lock()
-	s := tn.n.sessions[room]
-	tn.n.mu.Unlock()
-	ch := make(chan *participant, 1)
-	if s == nil || !s.post(func() {
-		var found *participant
-		for _, p := range s.order {
-			if p.actor.User.ID == user {
-				found = p
-			}
-		}
-		ch <- found
-	}) {
-		t.Fatalf("no session in %s", room)
-	}
-	p := <-ch
-	if p == nil {
-		t.Fatalf("%s is not in the session", user)
-	}
-	return p.bwe.estimateFrom(time.Now())
+	return participantOf(t, tn, room, user).bwe.estimateFrom(time.Now())
 }
 
 // TestTWCCEstimateChoosesLayer: a subscriber that sends transport-wide congestion control
