@@ -1,7 +1,6 @@
 package media
 
 import (
-	"runtime"
 	"time"
 
 	"github.com/pion/rtp"
@@ -27,9 +26,7 @@ type fanJob struct {
 	p     *rtp.Packet
 	key   bool
 	now   time.Time
-	downs []*downTrack
-	share int
-	of    int
+	downs []*downTrack // the worker's share (pubTrack.parts)
 }
 
 // fanout is a layer's workers, one per processor. A subscriber belongs to one worker for
@@ -38,9 +35,9 @@ type fanout struct {
 	work []chan fanJob
 }
 
-func newFanout() *fanout {
+func newFanout(workers int) *fanout {
 	f := &fanout{}
-	for range runtime.GOMAXPROCS(0) {
+	for range workers {
 		ch := make(chan fanJob, fanQueue)
 		f.work = append(f.work, ch)
 		go func() {
@@ -52,16 +49,19 @@ func newFanout() *fanout {
 	return f
 }
 
-// send hands one packet to the workers without waiting: a worker that has fallen
-// fanQueue packets behind loses this one for its share of the subscribers.
-func (f *fanout) send(l *layer, p *rtp.Packet, key bool, downs []*downTrack) {
+// send hands one packet to the workers without waiting, each its part of the subscribers
+// (parts[i] for worker i): a worker that has fallen fanQueue packets behind loses this one
+// for its part.
+func (f *fanout) send(l *layer, p *rtp.Packet, key bool, parts [][]*downTrack) {
 	now := time.Now()
-	of := len(f.work)
-	for i := range of {
+	for i, downs := range parts {
+		if len(downs) == 0 {
+			continue
+		}
 		select {
-		case f.work[i] <- fanJob{l: l, p: p, key: key, now: now, downs: downs, share: i, of: of}:
+		case f.work[i] <- fanJob{l: l, p: p, key: key, now: now, downs: downs}:
 		default:
-			dropsQueueFull.Add(float64(len(downs) / of))
+			dropsQueueFull.Add(float64(len(downs)))
 		}
 	}
 }
@@ -86,9 +86,6 @@ func (f *fanout) close() {
 func forward(j fanJob) {
 	var sent uint64
 	for _, d := range j.downs {
-		if int(d.share%uint32(j.of)) != j.share {
-			continue
-		}
 		out := d.offer(j.l, j.p, j.key, j.now)
 		if out == nil {
 			continue

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,10 @@ type pubTrack struct {
 	muted  atomic.Bool                  // a host muted this source: nothing is forwarded
 	downs  atomic.Pointer[[]*downTrack] // subscribers; replaced whole (copy on write), read per packet
 	shares atomic.Uint32                // subscribers so far, to spread them over the fan-out workers
+	// parts is downs split by fan-out worker (downTrack.share % workers), replaced with it,
+	// so that a worker walks only its own subscribers.
+	parts   atomic.Pointer[[][]*downTrack]
+	workers int // fan-out workers of each layer
 
 	mu     sync.Mutex // guards layers and writes of downs
 	layers [3]*layer
@@ -84,8 +89,8 @@ func newPubTrack(owner *participant, kind string, tr *webrtc.TrackRemote, rcv *w
 	pt := &pubTrack{id: owner.id + ":" + kind, kind: kind, owner: owner, typ: tr.Kind(),
 		codec: tr.Codec().RTPCodecCapability, receiver: rcv, simulcast: tr.RID() != "",
 		extIn: make(map[string]uint8)}
-	empty := []*downTrack{}
-	pt.downs.Store(&empty)
+	pt.workers = runtime.GOMAXPROCS(0)
+	pt.setDowns([]*downTrack{})
 	for _, h := range rcv.GetParameters().HeaderExtensions {
 		for _, uri := range forwardedExtensions[pt.typ] {
 			if h.URI == uri {
@@ -98,7 +103,7 @@ func newPubTrack(owner *participant, kind string, tr *webrtc.TrackRemote, rcv *w
 
 // addLayer starts reading one stream; ended runs (off the reader) when it stops.
 func (pt *pubTrack) addLayer(tr *webrtc.TrackRemote, idx int, ended func(*layer)) *layer {
-	l := &layer{idx: idx, rid: tr.RID(), remote: tr, ssrc: uint32(tr.SSRC()), fan: newFanout()}
+	l := &layer{idx: idx, rid: tr.RID(), remote: tr, ssrc: uint32(tr.SSRC()), fan: newFanout(pt.workers)}
 	pt.mu.Lock()
 	pt.layers[idx] = l
 	pt.mu.Unlock()
@@ -152,7 +157,7 @@ func (pt *pubTrack) read(l *layer, ended func(*layer)) {
 			continue
 		}
 		key := pt.typ == webrtc.RTPCodecTypeVideo && vp8KeyframeStart(pkt.Payload)
-		fan.send(l, pkt, key, downs)
+		fan.send(l, pkt, key, *pt.parts.Load())
 	}
 }
 
@@ -195,7 +200,7 @@ func (pt *pubTrack) addDown(d *downTrack) {
 	old := *pt.downs.Load()
 	next := make([]*downTrack, 0, len(old)+1)
 	next = append(append(next, old...), d)
-	pt.downs.Store(&next)
+	pt.setDowns(next)
 }
 
 func (pt *pubTrack) removeDown(d *downTrack) {
@@ -208,7 +213,19 @@ func (pt *pubTrack) removeDown(d *downTrack) {
 			next = append(next, x)
 		}
 	}
-	pt.downs.Store(&next)
+	pt.setDowns(next)
+}
+
+// setDowns publishes a new subscriber list and its split by fan-out worker (pt.mu held,
+// or before the track is shared).
+func (pt *pubTrack) setDowns(downs []*downTrack) {
+	parts := make([][]*downTrack, pt.workers)
+	for _, d := range downs {
+		i := d.share % uint32(pt.workers)
+		parts[i] = append(parts[i], d)
+	}
+	pt.parts.Store(&parts)
+	pt.downs.Store(&downs)
 }
 
 func (pt *pubTrack) subscribers() []*downTrack { return *pt.downs.Load() }
