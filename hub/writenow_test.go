@@ -43,10 +43,10 @@ func tcpPair(t *testing.T) (server, client *net.TCPConn) {
 	return sv.(*net.TCPConn), cl.(*net.TCPConn)
 }
 
-// readFrames parses n unmasked text frames from r and returns their payloads.
-func readFrames(t *testing.T, r io.Reader, n int) [][]byte {
+// readFrames parses n unmasked text frames from br and returns their payloads. The
+// caller keeps br: it may already hold bytes that follow the last frame.
+func readFrames(t *testing.T, br *bufio.Reader, n int) [][]byte {
 	t.Helper()
-	br := bufio.NewReader(r)
 	var out [][]byte
 	for range n {
 		var h [2]byte
@@ -122,7 +122,9 @@ func TestTryTextFillsThenFinishes(t *testing.T) {
 		}
 		done <- fw.control([]byte{0x89, 0}) // a ping, whole, after everything
 	}()
-	got := readFrames(t, cl, len(sent)+1)
+	cl.SetReadDeadline(time.Now().Add(30 * time.Second)) // fail, not hang, if a frame is lost
+	br := bufio.NewReader(cl)
+	got := readFrames(t, br, len(sent)+1)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +137,7 @@ func TestTryTextFillsThenFinishes(t *testing.T) {
 		t.Fatal("the waiting write's frame arrived damaged")
 	}
 	var ping [2]byte
-	if _, err := io.ReadFull(cl, ping[:]); err != nil || ping != [2]byte{0x89, 0} {
+	if _, err := io.ReadFull(br, ping[:]); err != nil || ping != [2]byte{0x89, 0} {
 		t.Fatalf("ping %x (%v), want 8900", ping, err)
 	}
 }
