@@ -24,6 +24,10 @@ var (
 		Name: "haven_ws_write_handoffs_total", Help: "Room flushes that found a member's socket full and left the rest to a writer goroutine."})
 	metricReorders = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "haven_holdback_reorders_total", Help: "Messages that arrived ahead of a gap and were held back."})
+	metricHoldbackWait = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "haven_holdback_wait_seconds",
+		Help:    "How long a hole in a room's seq stream stayed open while later messages waited behind it.",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1}})
 	metricDuplicates = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "haven_holdback_duplicates_total", Help: "Messages delivered twice by the broker and dropped."})
 	metricGapFills = promauto.NewCounter(prometheus.CounterOpts{

@@ -75,6 +75,7 @@ type localRoom struct {
 	started bool             // next is known (the first join read the store)
 	next    int64            // next seq to deliver
 	pending map[int64][]byte // seq → frame, held back until the gap before it fills
+	holeAt  time.Time        // when messages began waiting for lr.next; zero when none wait
 	timer   *time.Timer      // gap timer, while pending is non-empty
 	filling bool             // a gap fill is reading the store
 	again   bool             // a recovery was asked for during a fill: read once more after it
@@ -308,6 +309,9 @@ func (lr *localRoom) onMessage(seq int64, frame []byte) {
 	lr.pending[seq] = frame
 	if seq > lr.next {
 		metricReorders.Inc()
+		if lr.holeAt.IsZero() {
+			lr.holeAt = time.Now()
+		}
 	}
 	lr.flushPendingLocked()
 }
@@ -320,6 +324,7 @@ func (lr *localRoom) flushPendingLocked() {
 			delete(lr.pending, seq)
 		}
 	}
+	from := lr.next
 	for {
 		frame, ok := lr.pending[lr.next]
 		if !ok {
@@ -328,6 +333,15 @@ func (lr *localRoom) flushPendingLocked() {
 		delete(lr.pending, lr.next)
 		lr.fanOutLocked(lr.next, frame)
 		lr.next++
+	}
+	if lr.next != from && !lr.holeAt.IsZero() {
+		// The hole closed: a cross-node reorder costs every message behind it this long.
+		now := time.Now()
+		metricHoldbackWait.Observe(now.Sub(lr.holeAt).Seconds())
+		lr.holeAt = time.Time{}
+		if len(lr.pending) > 0 {
+			lr.holeAt = now
+		}
 	}
 	switch {
 	case len(lr.pending) == 0 && lr.timer != nil:
