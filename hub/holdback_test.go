@@ -59,3 +59,56 @@ func histogramCount(t *testing.T, h prometheus.Histogram) uint64 {
 	}
 	return m.GetHistogram().GetSampleCount()
 }
+
+// TestHoldBackHoleClosedByStoreRead: a hole no broker message fills is closed by the gap
+// timer's store read, and its wait (the hold-back) is recorded then; the next hole is
+// timed on its own.
+func TestHoldBackHoleClosedByStoreRead(t *testing.T) {
+	n := newTestNode(t, Config{FlushInterval: time.Millisecond, PresenceInterval: -1, HoldBack: 300 * time.Millisecond})
+	c := n.dial(n.user(1))
+	c.join("r1")
+	lr := n.waitLive("r1", 1)
+	lr.mu.Lock()
+	next := lr.next
+	lr.mu.Unlock()
+	msg := func(seq int64) []byte {
+		return []byte(fmt.Sprintf(`{"type":"message","room":"r1","seq":%d,"text":"m%d"}`, seq, seq))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	waitSeq := func(want int64) {
+		t.Helper()
+		for {
+			objs, err := c.frame(ctx)
+			if err != nil {
+				t.Fatalf("waiting for seq %d: %v", want, err)
+			}
+			for _, m := range objs {
+				if m["type"] == "message" && m["seq"] == float64(want) {
+					return
+				}
+			}
+		}
+	}
+	var before dto.Metric
+	metricHoldbackWait.Write(&before)
+	// next never comes: the store has nothing for it either, so the fill skips the hole.
+	lr.onMessage(next+1, msg(next+1))
+	waitSeq(next + 1)
+	// A second hole, closed by the broker at once.
+	lr.onMessage(next+3, msg(next+3))
+	lr.onMessage(next+2, msg(next+2))
+	waitSeq(next + 3)
+
+	var after dto.Metric
+	metricHoldbackWait.Write(&after)
+	count := after.GetHistogram().GetSampleCount() - before.GetHistogram().GetSampleCount()
+	sum := after.GetHistogram().GetSampleSum() - before.GetHistogram().GetSampleSum()
+	if count != 2 {
+		t.Fatalf("%d hole waits recorded, want 2", count)
+	}
+	// The first wait is the 300 ms hold-back (the bound above it is loose for loaded CI).
+	if sum < 0.3 || sum > 2 {
+		t.Fatalf("holes waited %.3f s together, want the hold-back's 0.3 s and a moment", sum)
+	}
+}

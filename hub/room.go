@@ -75,7 +75,8 @@ type localRoom struct {
 	started bool             // next is known (the first join read the store)
 	next    int64            // next seq to deliver
 	pending map[int64][]byte // seq → frame, held back until the gap before it fills
-	holeAt  time.Time        // when messages began waiting for lr.next; zero when none wait
+	holeAt  time.Time        // since when messages have waited for seq hole; zero if none do
+	hole    int64            // the missing seq they wait for
 	timer   *time.Timer      // gap timer, while pending is non-empty
 	filling bool             // a gap fill is reading the store
 	again   bool             // a recovery was asked for during a fill: read once more after it
@@ -310,7 +311,7 @@ func (lr *localRoom) onMessage(seq int64, frame []byte) {
 	if seq > lr.next {
 		metricReorders.Inc()
 		if lr.holeAt.IsZero() {
-			lr.holeAt = time.Now()
+			lr.holeAt, lr.hole = time.Now(), lr.next
 		}
 	}
 	lr.flushPendingLocked()
@@ -324,7 +325,6 @@ func (lr *localRoom) flushPendingLocked() {
 			delete(lr.pending, seq)
 		}
 	}
-	from := lr.next
 	for {
 		frame, ok := lr.pending[lr.next]
 		if !ok {
@@ -334,13 +334,14 @@ func (lr *localRoom) flushPendingLocked() {
 		lr.fanOutLocked(lr.next, frame)
 		lr.next++
 	}
-	if lr.next != from && !lr.holeAt.IsZero() {
-		// The hole closed: a cross-node reorder costs every message behind it this long.
+	if !lr.holeAt.IsZero() && lr.next > lr.hole {
+		// The hole closed (from the broker or a store read): a cross-node reorder costs
+		// every message behind it this long.
 		now := time.Now()
 		metricHoldbackWait.Observe(now.Sub(lr.holeAt).Seconds())
 		lr.holeAt = time.Time{}
 		if len(lr.pending) > 0 {
-			lr.holeAt = now
+			lr.holeAt, lr.hole = now, lr.next
 		}
 	}
 	switch {
