@@ -137,6 +137,9 @@ func TestTWCCProbesUp(t *testing.T) {
 		t.Fatalf("simulcast offer: %v", r)
 	}
 	src.start()
+	// An attendee who joins while only some layers have arrived starts on one of those,
+	// possibly the top, and would never need to probe.
+	waitLayersArrived(t, tn, "talk", "u-host", 3)
 	probes := counterValue(metricLayerProbes)
 	sub := attendee(t, tn, "sub")
 	track := host.participantID() + ":video"
@@ -147,6 +150,28 @@ func TestTWCCProbesUp(t *testing.T) {
 	// GCC alone gets there too, in time; the probe must have been tried on the way.
 	if counterValue(metricLayerProbes) <= probes {
 		t.Fatal("no layer probe was counted")
+	}
+}
+
+// waitLayersArrived waits until user's published video has n simulcast layers.
+func waitLayersArrived(t *testing.T, tn *tnode, room, user string, n int) {
+	t.Helper()
+	p := participantOf(t, tn, room, user)
+	tn.n.mu.Lock()
+	s := tn.n.sessions[room]
+	tn.n.mu.Unlock()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		ch := make(chan *pubTrack, 1)
+		s.post(func() { ch <- p.pubs["video"] })
+		if pt := <-ch; pt != nil {
+			if idx, _ := pt.available(); len(idx) >= n {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's video never had %d layers", user, n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
