@@ -15,15 +15,10 @@ import (
 // 200 ms, everyone's state shows it, the muted participant cannot lift it, and an unmute
 // resumes forwarding (on a keyframe). Both actions are audited.
 func TestMuteStopsForwarding(t *testing.T) {
-	tn, host, src := webinar(t)
+	tn, host, _ := webinar(t)
 	spk := attendee(t, tn, "spk")
 	sub := attendee(t, tn, "sub")
-	host.must("media.promote", map[string]any{"user": spk.actor.User.ID})
-	spkSrc := newSource(t, spk, nil, true)
-	if r := spk.offer(spkSrc.kinds()); r.str("type") != "ok" {
-		t.Fatalf("promoted speaker's offer: %v", r)
-	}
-	spkSrc.start()
+	spkSrc := promote(t, host, spk, true)
 	vid := spk.participantID() + ":video"
 	sub.waitPackets(vid, 0, 20, 10*time.Second)
 
@@ -54,7 +49,6 @@ func TestMuteStopsForwarding(t *testing.T) {
 		t.Fatalf("forwarding resumed on a delta frame: %x", resumed[len(got)].payload)
 	}
 	spkSrc.checkIntact("resumed video", resumed, true)
-	_ = src
 	want := []string{"promote:u-spk", "media_mute:u-spk", "media_unmute:u-spk"}
 	if got := tn.aud.actions(); !slices.Equal(got, want) {
 		t.Fatalf("audit %v, want %v", got, want)
@@ -183,12 +177,7 @@ func TestPromoteDemote(t *testing.T) {
 	tn, host, _ := webinar(t)
 	att := attendee(t, tn, "att")
 	sub := attendee(t, tn, "sub")
-	host.must("media.promote", map[string]any{"user": att.actor.User.ID})
-	src := newSource(t, att, nil, true)
-	if r := att.offer(src.kinds()); r.str("type") != "ok" {
-		t.Fatalf("offer after promotion: %v", r)
-	}
-	src.start()
+	src := promote(t, host, att, true)
 	aid := att.participantID() + ":audio"
 	got := sub.waitPackets(aid, 0, 25, 10*time.Second)
 	src.checkIntact("promoted audio", got, false)

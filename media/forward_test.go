@@ -42,6 +42,29 @@ func attendee(t *testing.T, tn *tnode, name string) *tclient {
 	return c
 }
 
+// promote has the host promote spk and spk publish (audio too when withAudio).
+func promote(t *testing.T, host, spk *tclient, withAudio bool) *source {
+	t.Helper()
+	host.must("media.promote", map[string]any{"user": spk.actor.User.ID})
+	src := newSource(t, spk, nil, withAudio)
+	if r := spk.offer(src.kinds()); r.str("type") != "ok" {
+		t.Fatalf("%s's offer after promotion: %v", spk.name, r)
+	}
+	src.start()
+	return src
+}
+
+// replayingAttendee joins an attendee that keeps retransmitted packets (for NACK tests).
+func replayingAttendee(t *testing.T, tn *tnode, name string) *tclient {
+	t.Helper()
+	c := tn.client(name, "talk", "webinar", RankMember)
+	c.acceptReplays = true
+	if r := c.join(); r.str("type") != "ok" {
+		t.Fatalf("%s join: %v", name, r)
+	}
+	return c
+}
+
 // TestForwardIntact: several subscribers each receive the host's video (starting on a
 // keyframe) and audio, byte for byte as sent, in order.
 func TestForwardIntact(t *testing.T) {
@@ -94,11 +117,7 @@ func TestForwardAnyFirstSequenceNumber(t *testing.T) {
 // byte for byte, from the history the responder keeps without copying.
 func TestNACKRetransmits(t *testing.T) {
 	tn, host, _ := webinar(t)
-	c := tn.client("att", "talk", "webinar", RankMember)
-	c.acceptReplays = true
-	if r := c.join(); r.str("type") != "ok" {
-		t.Fatalf("join: %v", r)
-	}
+	c := replayingAttendee(t, tn, "att")
 	id := host.participantID() + ":video"
 	got := c.waitPackets(id, 0, 60, 10*time.Second)
 	c.mu.Lock()
@@ -138,17 +157,8 @@ func TestNACKRetransmits(t *testing.T) {
 func TestNACKAcrossResync(t *testing.T) {
 	tn, host, _ := webinar(t)
 	spk := attendee(t, tn, "spk")
-	host.must("media.promote", map[string]any{"user": spk.actor.User.ID})
-	src := newSource(t, spk, nil, false)
-	if r := spk.offer(src.kinds()); r.str("type") != "ok" {
-		t.Fatalf("promoted speaker's offer: %v", r)
-	}
-	src.start()
-	c := tn.client("att", "talk", "webinar", RankMember)
-	c.acceptReplays = true
-	if r := c.join(); r.str("type") != "ok" {
-		t.Fatalf("join: %v", r)
-	}
+	promote(t, host, spk, false)
+	c := replayingAttendee(t, tn, "att")
 	id := spk.participantID() + ":video"
 	got := c.waitPackets(id, 0, 40, 10*time.Second)
 	before := got[len(got)-5]

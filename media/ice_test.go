@@ -58,12 +58,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("tracks gauge %v", n)
 	}
 	spk := attendee(t, tn, "spk")
-	host.must("media.promote", map[string]any{"user": "u-spk"})
-	s2 := newSource(t, spk, nil, true)
-	if r := spk.offer(s2.kinds()); r.str("type") != "ok" {
-		t.Fatalf("speaker offer: %v", r)
-	}
-	s2.start()
+	promote(t, host, spk, true)
 	att.waitPackets(spk.participantID()+":audio", 0, 10, 10*time.Second)
 	host.must("media.mute", map[string]any{"user": "u-spk", "kind": "audio", "muted": true})
 	time.Sleep(300 * time.Millisecond)
