@@ -14,20 +14,11 @@ import (
 // (another node published first) waits until the predecessor comes, both reach the member
 // in seq order, and the time the hole stayed open is recorded once.
 func TestHoldBackReordersAndTimesTheHole(t *testing.T) {
-	n := newTestNode(t, Config{FlushInterval: time.Millisecond, PresenceInterval: -1})
-	c := n.dial(n.user(1))
-	c.join("r1")
-	lr := n.waitLive("r1", 1)
-	lr.mu.Lock()
-	next := lr.next
-	lr.mu.Unlock()
-	msg := func(seq int64) []byte {
-		return []byte(fmt.Sprintf(`{"type":"message","room":"r1","seq":%d,"text":"m%d"}`, seq, seq))
-	}
+	c, lr, next := holdBackRoom(t, 0)
 	waits := histogramCount(t, metricHoldbackWait)
-	lr.onMessage(next+1, msg(next+1))
+	lr.onMessage(next+1, messageFrame(next+1))
 	time.Sleep(5 * time.Millisecond) // the hole stays open a measurable while
-	lr.onMessage(next, msg(next))
+	lr.onMessage(next, messageFrame(next))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -51,6 +42,23 @@ func TestHoldBackReordersAndTimesTheHole(t *testing.T) {
 	}
 }
 
+// holdBackRoom joins one member to r1 and returns it, the live room and the seq it waits
+// for next. holdBack 0 keeps the default.
+func holdBackRoom(t *testing.T, holdBack time.Duration) (*client, *localRoom, int64) {
+	n := newTestNode(t, Config{FlushInterval: time.Millisecond, PresenceInterval: -1, HoldBack: holdBack})
+	c := n.dial(n.user(1))
+	c.join("r1")
+	lr := n.waitLive("r1", 1)
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	return c, lr, lr.next
+}
+
+// messageFrame is a stored message's frame as the broker carries it.
+func messageFrame(seq int64) []byte {
+	return []byte(fmt.Sprintf(`{"type":"message","room":"r1","seq":%d,"text":"m%d"}`, seq, seq))
+}
+
 func histogramCount(t *testing.T, h prometheus.Histogram) uint64 {
 	t.Helper()
 	var m dto.Metric
@@ -64,16 +72,7 @@ func histogramCount(t *testing.T, h prometheus.Histogram) uint64 {
 // timer's store read, and its wait (the hold-back) is recorded then; the next hole is
 // timed on its own.
 func TestHoldBackHoleClosedByStoreRead(t *testing.T) {
-	n := newTestNode(t, Config{FlushInterval: time.Millisecond, PresenceInterval: -1, HoldBack: 300 * time.Millisecond})
-	c := n.dial(n.user(1))
-	c.join("r1")
-	lr := n.waitLive("r1", 1)
-	lr.mu.Lock()
-	next := lr.next
-	lr.mu.Unlock()
-	msg := func(seq int64) []byte {
-		return []byte(fmt.Sprintf(`{"type":"message","room":"r1","seq":%d,"text":"m%d"}`, seq, seq))
-	}
+	c, lr, next := holdBackRoom(t, 300*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	waitSeq := func(want int64) {
@@ -93,11 +92,11 @@ func TestHoldBackHoleClosedByStoreRead(t *testing.T) {
 	var before dto.Metric
 	metricHoldbackWait.Write(&before)
 	// next never comes: the store has nothing for it either, so the fill skips the hole.
-	lr.onMessage(next+1, msg(next+1))
+	lr.onMessage(next+1, messageFrame(next+1))
 	waitSeq(next + 1)
 	// A second hole, closed by the broker at once.
-	lr.onMessage(next+3, msg(next+3))
-	lr.onMessage(next+2, msg(next+2))
+	lr.onMessage(next+3, messageFrame(next+3))
+	lr.onMessage(next+2, messageFrame(next+2))
 	waitSeq(next + 3)
 
 	var after dto.Metric
