@@ -34,7 +34,6 @@ const videoOrientationURI = "urn:3gpp:video-orientation"
 type engine struct {
 	api     *webrtc.API
 	udp     *net.UDPConn
-	out     *batchConn // udp, its writes batched
 	udpMux  ice.UDPMux
 	tcp     net.Listener // nil without ICE-TCP
 	tcpMux  ice.TCPMux
@@ -59,8 +58,7 @@ func newEngine(cfg Config) (*engine, error) {
 
 	var se webrtc.SettingEngine
 	se.LoggerFactory = logs
-	e.out = newBatchConn(udp)
-	e.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), e.out)
+	e.udpMux = webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), udp)
 	se.SetICEUDPMux(e.udpMux)
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 	if cfg.TCPPort > 0 {
@@ -206,7 +204,7 @@ func (e *engine) close() {
 	if e.udpMux != nil {
 		_ = e.udpMux.Close()
 	}
-	_ = e.out.Close()
+	_ = e.udp.Close()
 	if e.tcpMux != nil {
 		_ = e.tcpMux.Close()
 	}

@@ -11,7 +11,6 @@ const (
 	dropMuted     = "muted"      // a host muted the source
 	dropLayer     = "layer"      // waiting for a keyframe on the subscriber's layer
 	dropRTX       = "retransmit" // a NACKed packet not resent: the subscriber's queue is congested
-	dropSocket    = "socket"     // the kernel refused the packet (no route), or the node is closing
 )
 
 var (
@@ -49,7 +48,6 @@ var (
 	dropsMuted      = metricDrops.WithLabelValues(dropMuted)
 	dropsLayer      = metricDrops.WithLabelValues(dropLayer)
 	dropsRetransmit = metricDrops.WithLabelValues(dropRTX)
-	dropsSocket     = metricDrops.WithLabelValues(dropSocket)
 	plisIn          = metricPLIs.WithLabelValues("from_subscriber")
 	plisOut         = metricPLIs.WithLabelValues("to_publisher")
 	bitrateIn       = metricBitrate.WithLabelValues("in")
