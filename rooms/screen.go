@@ -22,9 +22,11 @@ type SafetySettings struct {
 	// DefaultPIIPolicy is store.PIIWarn, PIIRedact or PIIHold; "" means warn.
 	DefaultPIIPolicy string
 	// AERetries is how many times a failed OpenAECase is tried again, in the background,
-	// before the case is logged at error level; default 5.
+	// before the case is logged at error level (the tries go on until it is stored);
+	// default 5.
 	AERetries int
-	// AERetryDelay is the first retry's delay, doubled for each later one; default 500 ms.
+	// AERetryDelay is the first retry's delay, doubled for each later one up to a minute;
+	// default 500 ms.
 	AERetryDelay time.Duration
 }
 

@@ -2,19 +2,28 @@ package rooms
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/havenhealth/haven/internal/ids"
 	"github.com/havenhealth/haven/store"
 )
 
-var metricScreen = promauto.NewCounterVec(prometheus.CounterOpts{
-	Name: "haven_screen_findings_total",
-	Help: "Posts and edits the safety screens acted on, by outcome (crisis, ae_case, ae_case_lost).",
-}, []string{"outcome"})
+var (
+	metricScreen = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "haven_screen_findings_total",
+		Help: "Posts and edits the safety screens acted on, by outcome (crisis, ae_case, ae_case_lost: logged for entry by hand).",
+	}, []string{"outcome"})
+	metricAEPending = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "haven_ae_cases_pending",
+		Help: "Adverse-event cases this node is still trying to store (lost if it stops; each is in the log).",
+	})
+)
 
 // aeCase is the case a post with adverse-event findings opens: the original text as
 // received (before any redaction), awareness at server receipt.
@@ -38,47 +47,74 @@ func aeCase(d *Draft, msg store.Message, heldID string) store.NewAECase {
 }
 
 // openAECase opens the case once in line, so it exists when the sender hears back. A
-// failure is retried in the background (AERetries times, the delay doubling), and when
-// every try fails the whole case is logged at error level so that it can be entered by
-// hand: a lost case is a missed regulatory report. Retries do not survive a restart of
-// this node; that is the documented limit.
+// failure is retried in the background until the case is stored, the delay doubling from
+// AERetryDelay up to aeRetryCap, so that a store outage of any length loses no case while
+// this node runs. After AERetries failed tries the whole case is logged at error level: the
+// record to enter by hand if the node stops before the store is back. It has its ID from
+// the start, so a try that failed after all (a timeout) is found on the next one rather
+// than stored twice, and a case entered by hand under the logged ID is not duplicated.
 func (s *Service) openAECase(ctx context.Context, d *Draft, msg store.Message, heldID string) {
 	c := aeCase(d, msg, heldID)
+	c.ID = ids.New("ae_")
 	ctx = context.WithoutCancel(ctx)
 	err := s.tryAECase(ctx, c)
 	if err == nil {
 		return
 	}
-	s.cfg.Logger.Warn("open adverse-event case; retrying", "room", d.Member.Room.Slug, "seq", c.MessageSeq,
-		"held_id", heldID, "err", err)
-	retries, delay := s.cfg.Safety.AERetries, s.cfg.Safety.AERetryDelay
-	if retries == 0 {
-		retries = 5
+	log := s.cfg.Logger.With("room", d.Member.Room.Slug, "case_id", c.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		aeCaseNotOpened(log, c, err, "adverse-event case NOT opened: enter it by hand") // no retry will find the room
+		return
+	}
+	log.Warn("open adverse-event case; retrying", "seq", c.MessageSeq, "held_id", heldID, "err", err)
+	logAfter, delay := s.cfg.Safety.AERetries, s.cfg.Safety.AERetryDelay
+	if logAfter == 0 {
+		logAfter = 5
 	}
 	if delay <= 0 {
 		delay = 500 * time.Millisecond
 	}
-	slug := d.Member.Room.Slug
+	metricAEPending.Inc()
 	go func() {
-		var err error
-		for i := range retries {
-			time.Sleep(delay << i)
-			if err = s.tryAECase(ctx, c); err == nil {
+		defer metricAEPending.Dec()
+		for try := 1; ; try++ {
+			time.Sleep(delay)
+			delay = min(2*delay, aeRetryCap)
+			err := s.tryAECase(ctx, c)
+			switch {
+			case err == nil:
+				if try > logAfter {
+					log.Warn("adverse-event case opened late: do not enter it by hand", "tries", try+1)
+				}
 				return
+			case errors.Is(err, store.ErrNotFound):
+				aeCaseNotOpened(log, c, err, "adverse-event case NOT opened: enter it by hand")
+				return
+			case try == logAfter:
+				aeCaseNotOpened(log, c, err, "adverse-event case not opened yet, still retrying: "+
+					"enter it by hand if this node stops before it is stored")
 			}
 		}
-		metricScreen.WithLabelValues("ae_case_lost").Inc()
-		s.cfg.Logger.Error("adverse-event case NOT opened: enter it by hand", "room", slug,
-			"room_id", c.RoomID, "message_id", c.MessageID, "seq", c.MessageSeq, "held_id", c.HeldID,
-			"author", c.AuthorID, "aware_at", c.AwareAt, "products", c.Products, "reactions", c.Reactions,
-			"terms", c.Terms, "text", c.Text, "err", err)
 	}()
 }
 
+// aeRetryCap is the longest wait between tries to open a case.
+const aeRetryCap = time.Minute
+
+// aeCaseNotOpened logs the whole case, for entry by hand.
+func aeCaseNotOpened(log *slog.Logger, c store.NewAECase, err error, msg string) {
+	metricScreen.WithLabelValues("ae_case_lost").Inc()
+	log.Error(msg, "room_id", c.RoomID, "message_id", c.MessageID,
+		"seq", c.MessageSeq, "held_id", c.HeldID, "author", c.AuthorID, "aware_at", c.AwareAt,
+		"products", c.Products, "reactions", c.Reactions, "terms", c.Terms, "text", c.Text, "err", err)
+}
+
+// tryAECase stores c. ErrConflict can only be c's own ID: an earlier try that reported a
+// failure stored it after all.
 func (s *Service) tryAECase(ctx context.Context, c store.NewAECase) error {
 	cctx, cancel := s.ctx(ctx)
 	defer cancel()
-	if _, err := s.st.OpenAECase(cctx, c); err != nil {
+	if _, err := s.st.OpenAECase(cctx, c); err != nil && !errors.Is(err, store.ErrConflict) {
 		return err
 	}
 	metricScreen.WithLabelValues("ae_case").Inc()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -28,6 +29,7 @@ type safetyStore struct {
 	cases     []store.NewAECase
 	alerts    []store.NewCrisisAlert
 	failCases int // OpenAECase fails this many more times
+	lostReply int // OpenAECase stores the case but reports a failure this many more times
 	failAlert bool
 }
 
@@ -38,7 +40,16 @@ func (s *safetyStore) OpenAECase(_ context.Context, c store.NewAECase) (string, 
 		s.failCases--
 		return "", errors.New("case store down")
 	}
+	for _, old := range s.cases {
+		if old.ID != "" && old.ID == c.ID {
+			return "", fmt.Errorf("case %s: %w", c.ID, store.ErrConflict)
+		}
+	}
 	s.cases = append(s.cases, c)
+	if s.lostReply > 0 {
+		s.lostReply--
+		return "", context.DeadlineExceeded
+	}
 	return "ae_1", nil
 }
 
@@ -346,6 +357,43 @@ func TestScreenAdverseEventRetried(t *testing.T) {
 			t.Fatal("the case was not opened after retries")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A store down for longer than AERetries tries still gets the case, once, when it is back;
+// so does one whose reply was lost after it stored the case (a timeout after commit).
+func TestScreenAdverseEventRetriedUntilStored(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		fail, lostReply int
+	}{{"long outage", 9, 0}, {"lost reply", 0, 1}, {"lost reply after an outage", 7, 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newScreenFixture(t, "")
+			f.st.mu.Lock()
+			f.st.failCases, f.st.lostReply = tc.fail, tc.lostReply
+			f.st.mu.Unlock()
+			if _, err := f.svc.Post(context.Background(), f.member(t), "metformin gave me a rash all over", "c1"); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				f.st.mu.Lock()
+				done := f.st.failCases == 0 && f.st.lostReply == 0 && len(f.st.cases) > 0
+				f.st.mu.Unlock()
+				if done {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the case was not stored")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			time.Sleep(50 * time.Millisecond) // room for a wrong extra try
+			cases, _ := f.st.snapshot()
+			if len(cases) != 1 || cases[0].ID == "" || cases[0].MessageSeq == 0 {
+				t.Fatalf("cases = %+v, want one, with its ID and the message's seq", cases)
+			}
+		})
 	}
 }
 
