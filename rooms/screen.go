@@ -58,6 +58,7 @@ type screening struct {
 	method    bool
 	terms     []string // crisis and method terms
 	adverse   []safety.Finding
+	aeStored  bool // the AE case was stored with the message
 	redacted  []string
 	personals int
 }
@@ -172,7 +173,7 @@ func (s *Service) afterScreen(ctx context.Context, d *Draft, msg store.Message, 
 	if sc.crisis {
 		s.crisisAlert(ctx, d, msg.Seq, heldID)
 	}
-	if len(sc.adverse) > 0 {
+	if len(sc.adverse) > 0 && !sc.aeStored {
 		s.openAECase(ctx, d, msg, heldID)
 	}
 }

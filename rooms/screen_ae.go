@@ -46,7 +46,9 @@ func aeCase(d *Draft, msg store.Message, heldID string) store.NewAECase {
 	return c
 }
 
-// openAECase opens the case once in line, so it exists when the sender hears back. A
+// openAECase opens the case of a held post or an edit, whose message was stored before; a
+// published post's case is stored with it (Post). It tries once in line, so the case
+// exists when the sender hears back. A
 // failure is retried in the background until the case is stored, the delay doubling from
 // AERetryDelay up to aeRetryCap, so that a store outage of any length loses no case while
 // this node runs. After AERetries failed tries the whole case is logged at error level: the

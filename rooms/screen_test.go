@@ -30,6 +30,7 @@ type safetyStore struct {
 	alerts    []store.NewCrisisAlert
 	failCases int // OpenAECase fails this many more times
 	lostReply int // OpenAECase stores the case but reports a failure this many more times
+	appendErr error
 	failAlert bool
 }
 
@@ -51,6 +52,25 @@ func (s *safetyStore) OpenAECase(_ context.Context, c store.NewAECase) (string, 
 		return "", context.DeadlineExceeded
 	}
 	return "ae_1", nil
+}
+
+// AppendMessage records a case stored with its message, as OpenAECase does.
+func (s *safetyStore) AppendMessage(ctx context.Context, m store.NewMessage) (store.Message, bool, error) {
+	s.mu.Lock()
+	err := s.appendErr
+	s.mu.Unlock()
+	if err != nil {
+		return store.Message{}, false, err
+	}
+	msg, dup, err := s.Store.AppendMessage(ctx, m)
+	if err == nil && !dup && m.AECase != nil {
+		c := *m.AECase
+		c.MessageID, c.MessageSeq = msg.ID, msg.Seq
+		s.mu.Lock()
+		s.cases = append(s.cases, c)
+		s.mu.Unlock()
+	}
+	return msg, dup, err
 }
 
 func (s *safetyStore) RecordCrisisAlert(_ context.Context, a store.NewCrisisAlert) (string, error) {
@@ -340,14 +360,60 @@ func TestScreenAdverseEventOpensCase(t *testing.T) {
 		c.Reactions[0] != "nausea" || len(c.Terms) == 0 || c.AwareAt.IsZero() {
 		t.Fatalf("case = %+v (the snapshot is the text as received, before redaction)", c)
 	}
+	// Stored with the message, in the same transaction.
+	if got, err := f.st.AECase(context.Background(), c.ID); err != nil || got.MessageSeq != msg.Seq {
+		t.Fatalf("stored case = %+v, %v", got, err)
+	}
+}
+
+// A post naming an adverse event that cannot be stored fails as a whole: the sender is told
+// and can resend; nothing is published without its case. The resend opens it once.
+func TestScreenAdverseEventPostFailsWithItsCase(t *testing.T) {
+	f := newScreenFixture(t, "")
+	m := f.member(t)
+	ctx := context.Background()
+	f.st.mu.Lock()
+	f.st.appendErr = fmt.Errorf("append: %w", store.ErrUnavailable)
+	f.st.mu.Unlock()
+	_, err := f.svc.Post(ctx, m, "metformin gave me a rash all over", "c1")
+	wantScreenCode(t, err, protocol.CodeUnavailable)
+	if cases, _ := f.st.snapshot(); len(cases) != 0 {
+		t.Fatalf("cases = %+v after a failed post", cases)
+	}
+	f.st.mu.Lock()
+	f.st.appendErr = nil
+	f.st.mu.Unlock()
+	msg, err := f.svc.Post(ctx, m, "metformin gave me a rash all over", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := f.svc.Post(ctx, m, "metformin gave me a rash all over", "c1"); err != nil || again.Seq != msg.Seq {
+		t.Fatalf("resend = %+v, %v", again, err)
+	}
+	if cases, _ := f.st.snapshot(); len(cases) != 1 || cases[0].MessageSeq != msg.Seq {
+		t.Fatalf("cases = %+v, want one for seq %d", cases, msg.Seq)
+	}
+}
+
+// editToAE posts a harmless message and edits it to name an adverse event: a case that is
+// opened after its message is stored, the path that retries.
+func editToAE(t *testing.T, f *screenFixture) {
+	t.Helper()
+	ctx := context.Background()
+	m := f.member(t)
+	msg, err := f.svc.Post(ctx, m, "see you at the meetup", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Edit(ctx, m, msg.Seq, "metformin gave me a rash all over", rooms.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestScreenAdverseEventRetried(t *testing.T) {
 	f := newScreenFixture(t, "")
 	f.st.failCases = 2
-	if _, err := f.svc.Post(context.Background(), f.member(t), "metformin gave me a rash all over", "c1"); err != nil {
-		t.Fatal(err)
-	}
+	editToAE(t, f)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if cases, _ := f.st.snapshot(); len(cases) == 1 {
@@ -372,9 +438,7 @@ func TestScreenAdverseEventRetriedUntilStored(t *testing.T) {
 			f.st.mu.Lock()
 			f.st.failCases, f.st.lostReply = tc.fail, tc.lostReply
 			f.st.mu.Unlock()
-			if _, err := f.svc.Post(context.Background(), f.member(t), "metformin gave me a rash all over", "c1"); err != nil {
-				t.Fatal(err)
-			}
+			editToAE(t, f)
 			deadline := time.Now().Add(10 * time.Second)
 			for {
 				f.st.mu.Lock()

@@ -147,6 +147,10 @@ type NewMessage struct {
 	ClientMsgID string
 	Text        string
 	CreatedAt   time.Time
+	// AECase, when set, is opened in the message's own transaction, with MessageID and
+	// MessageSeq filled in and the message under legal hold: the post and its case are
+	// stored together or not at all. A resend opens nothing (the first append did).
+	AECase *NewAECase
 }
 
 // Report is a member's report of a message, with a snapshot of the text (and its author)

@@ -80,6 +80,16 @@ func (s *Store) OpenAECase(ctx context.Context, c store.NewAECase) (string, erro
 	if c.ID == "" {
 		c.ID = ids.New("ae_")
 	}
+	err := s.writeTx(ctx, fmt.Sprintf("open AE case %s room %s seq %d", c.ID, c.RoomID, c.MessageSeq),
+		func(ctx context.Context, tx *sql.Tx) error { return insertAECase(ctx, tx, c) })
+	if err != nil {
+		return "", err
+	}
+	return c.ID, nil
+}
+
+// insertAECase stores c (its ID set) and puts its message under legal hold, in tx.
+func insertAECase(ctx context.Context, tx *sql.Tx, c store.NewAECase) error {
 	aware := orNow(c.AwareAt)
 	fwd, reg := store.AEDueTimes(aware, store.DefaultAEForwardBusinessDays, store.DefaultAERegulatoryDays)
 	if !c.ForwardDueAt.IsZero() {
@@ -88,33 +98,26 @@ func (s *Store) OpenAECase(ctx context.Context, c store.NewAECase) (string, erro
 	if !c.RegulatoryDueAt.IsZero() {
 		reg = c.RegulatoryDueAt
 	}
-	err := s.writeTx(ctx, fmt.Sprintf("open AE case %s room %s seq %d", c.ID, c.RoomID, c.MessageSeq),
-		func(ctx context.Context, tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO ae_cases (id, room_id, message_id, message_seq, held_id,
-				author_id, text, products, reactions, terms, aware_at, forward_due_at, regulatory_due_at, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-				c.ID, c.RoomID, c.MessageID, c.MessageSeq, c.HeldID, c.AuthorID, c.Text, aeJSONList(c.Products),
-				aeJSONList(c.Reactions), aeJSONList(c.Terms), ts(aware), ts(fwd), ts(reg), ts(time.Now()))
-			if err != nil {
-				return fmt.Errorf("insert: %w", err)
-			}
-			// A message that is not (yet) stored is no reason to lose the case: the snapshot
-			// is the record; the hold only stops retention and erasure removing the original.
-			if c.MessageSeq > 0 {
-				_, err = tx.ExecContext(ctx, `UPDATE messages SET legal_hold = true WHERE room_id = $1 AND seq = $2`,
-					c.RoomID, c.MessageSeq)
-			} else if c.MessageID != "" {
-				_, err = tx.ExecContext(ctx, `UPDATE messages SET legal_hold = true WHERE id = $1`, c.MessageID)
-			}
-			if err != nil {
-				return fmt.Errorf("legal hold: %w", err)
-			}
-			return nil
-		})
+	_, err := tx.ExecContext(ctx, `INSERT INTO ae_cases (id, room_id, message_id, message_seq, held_id,
+		author_id, text, products, reactions, terms, aware_at, forward_due_at, regulatory_due_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		c.ID, c.RoomID, c.MessageID, c.MessageSeq, c.HeldID, c.AuthorID, c.Text, aeJSONList(c.Products),
+		aeJSONList(c.Reactions), aeJSONList(c.Terms), ts(aware), ts(fwd), ts(reg), ts(time.Now()))
 	if err != nil {
-		return "", err
+		return fmt.Errorf("insert: %w", err)
 	}
-	return c.ID, nil
+	// A message that is not (yet) stored is no reason to lose the case: the snapshot
+	// is the record; the hold only stops retention and erasure removing the original.
+	if c.MessageSeq > 0 {
+		_, err = tx.ExecContext(ctx, `UPDATE messages SET legal_hold = true WHERE room_id = $1 AND seq = $2`,
+			c.RoomID, c.MessageSeq)
+	} else if c.MessageID != "" {
+		_, err = tx.ExecContext(ctx, `UPDATE messages SET legal_hold = true WHERE id = $1`, c.MessageID)
+	}
+	if err != nil {
+		return fmt.Errorf("legal hold: %w", err)
+	}
+	return nil
 }
 
 // AECases lists cases matching f, oldest awareness first.

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
+	"github.com/havenhealth/haven/internal/ids"
 	"github.com/havenhealth/haven/store"
 	"github.com/havenhealth/haven/store/internal/groupcommit"
 )
@@ -47,6 +49,11 @@ func (s *Store) commitBatch(batch []*groupcommit.Request) {
 
 // commitIn commits batch, isolating an append that fails on its own (groupcommit.Commit).
 func (s *Store) commitIn(ctx context.Context, batch []*groupcommit.Request) {
+	if slices.ContainsFunc(batch, func(r *groupcommit.Request) bool { return r.M.AECase != nil }) {
+		// Rare: a case opens with its message, which the one-statement append cannot do.
+		s.commitSlow(ctx, batch)
+		return
+	}
 	switch err := s.appendAll(ctx, batch); {
 	case err == nil:
 		return
@@ -58,6 +65,12 @@ func (s *Store) commitIn(ctx context.Context, batch []*groupcommit.Request) {
 	}
 	// A resend, an unknown room or author, or a failed statement: a statement per message
 	// finds out which append it was.
+	s.commitSlow(ctx, batch)
+}
+
+// commitSlow commits batch with a statement per message (appendBatch), isolating an append
+// that fails on its own.
+func (s *Store) commitSlow(ctx context.Context, batch []*groupcommit.Request) {
 	groupcommit.Commit(ctx, batch, s.appendBatch, func(err error) bool {
 		return errors.Is(mapErr(err), store.ErrUnavailable)
 	})
@@ -135,6 +148,16 @@ func (s *Store) appendBatch(ctx context.Context, batch []*groupcommit.Request) e
 			}
 			res[i].msg, res[i].dup = prev, true
 			continue
+		}
+		if m.AECase != nil {
+			c := *m.AECase
+			c.MessageID, c.MessageSeq = msg.ID, msg.Seq
+			if c.ID == "" {
+				c.ID = ids.New("ae_")
+			}
+			if err := insertAECase(ctx, tx, c); err != nil {
+				return fmt.Errorf("AE case of seq %d: %w", msg.Seq, err)
+			}
 		}
 		last[m.RoomID] = msg.Seq
 		touched[m.RoomID] = true

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/havenhealth/haven/internal/ids"
 	"github.com/havenhealth/haven/store"
 	"github.com/havenhealth/haven/store/internal/groupcommit"
 )
@@ -125,6 +126,16 @@ func (s *Store) appendBatch(ctx context.Context, batch []*groupcommit.Request) e
 			}
 			res[i].msg, res[i].dup = prev, true
 			continue
+		}
+		if m.AECase != nil {
+			c := *m.AECase
+			c.MessageID, c.MessageSeq = msg.ID, msg.Seq
+			if c.ID == "" {
+				c.ID = ids.New("ae_")
+			}
+			if err := insertAECase(ctx, tx, c); err != nil {
+				return fmt.Errorf("AE case of seq %d: %w", msg.Seq, err)
+			}
 		}
 		last[m.RoomID] = msg.Seq
 		touched[m.RoomID] = true

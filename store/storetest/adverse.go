@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ func runAdverse(t *testing.T, fresh func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"AE/OpenAndRead", testAEOpen},
+		{"AE/OpenWithMessage", testAEWithMessage},
 		{"AE/ConfiguredDueTimes", testAEConfiguredDue},
 		{"AE/UnknownRoom", testAEUnknownRoom},
 		{"AE/SurvivesDeleteAndBan", testAESurvives},
@@ -86,6 +88,45 @@ func testAEOpen(t *testing.T, s store.Store) {
 	wantErr(t, err, store.ErrNotFound, "unknown case")
 	_, err = s.OpenAECase(ctxT(t), store.NewAECase{ID: c.ID, RoomID: r.ID, AuthorID: u.ID, Text: "x", AwareAt: t0})
 	wantErr(t, err, store.ErrConflict, "reused case ID")
+}
+
+// A case opened with its message, in the append's transaction, names the message's seq and
+// puts it under legal hold; a resend opens no second case, and a failed append opens none.
+func testAEWithMessage(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	r, u := mkRoom(t, s, "ae-append"), mkUser(t, s, "ae-append-author")
+	before := post(t, s, r, u, "", "nothing to report")
+	text := "since starting drugzol I get awful headaches"
+	withCase := func(roomID string) store.NewMessage {
+		return store.NewMessage{ID: ids.New("m_"), RoomID: roomID, AuthorID: u.ID, ClientMsgID: "c-ae", Text: text,
+			CreatedAt: t0, AECase: &store.NewAECase{ID: ids.New("ae_"), RoomID: roomID, AuthorID: u.ID, Text: text,
+				Products: []string{"drugzol"}, Reactions: []string{"headache"}, AwareAt: t0}}
+	}
+	nm := withCase(r.ID)
+	m, dup, err := s.AppendMessage(ctx, nm)
+	if err != nil || dup || m.Seq != before.Seq+1 {
+		t.Fatalf("append with a case = %+v, dup %v, %v", m, dup, err)
+	}
+	c, err := s.AECase(ctx, nm.AECase.ID)
+	if err != nil || c.MessageID != m.ID || c.MessageSeq != m.Seq || c.Text != text || c.Status != store.AEOpen {
+		t.Fatalf("case = %+v, %v", c, err)
+	}
+	again := withCase(r.ID)
+	if prev, dup, err := s.AppendMessage(ctx, again); err != nil || !dup || prev.Seq != m.Seq {
+		t.Fatalf("resend = %+v, dup %v, %v", prev, dup, err)
+	}
+	if _, err := s.AECase(ctx, again.AECase.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a resend opened a case: %v", err)
+	}
+	lost := withCase("r_nope")
+	_, _, err = s.AppendMessage(ctx, lost)
+	wantErr(t, err, store.ErrNotFound, "append with a case to an unknown room")
+	if _, err := s.AECase(ctx, lost.AECase.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a failed append opened a case: %v", err)
+	}
+	if res := erase(t, s, u, store.ErasureDelete); res.LegalHold != 1 {
+		t.Fatalf("erasure = %+v, want the case's message kept under legal hold", res)
+	}
 }
 
 func testAEConfiguredDue(t *testing.T, s store.Store) {
