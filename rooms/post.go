@@ -60,20 +60,14 @@ func (s *Service) Post(ctx context.Context, m *Member, text, clientMsgID string,
 	start := time.Now()
 	nm := store.NewMessage{ID: ids.New("m_"), RoomID: info.ID, AuthorID: m.User.ID,
 		ClientMsgID: clientMsgID, Text: d.Text, CreatedAt: d.Now}
-	if len(d.screen.adverse) > 0 {
-		// The case is stored with the post, so no crash or outage between the two can lose it.
-		c := aeCase(d, store.Message{ID: nm.ID}, "")
-		c.ID = ids.New("ae_")
-		nm.AECase = &c
-	}
+	nm.AECase = storedAECase(d, nm.ID)
 	msg, dup, err := s.st.AppendMessage(cctx, nm)
 	observeStore("append", start, err)
 	if err != nil {
 		return store.Message{}, storeErr(fmt.Errorf("post to room %s: %w", m.Room.Slug, err), "message")
 	}
 	if nm.AECase != nil && !dup {
-		d.screen.aeStored = true
-		metricScreen.WithLabelValues("ae_case").Inc()
+		aeCaseStored(d)
 	}
 	m.rememberSend(clientMsgID, msg, d.Now)
 	if dup {

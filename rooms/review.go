@@ -49,11 +49,15 @@ func (s *Service) hold(ctx context.Context, d *Draft, clientMsgID, reason string
 	if d.Rule != nil {
 		h.RuleID = d.Rule.ID
 	}
+	h.AECase = storedAECase(d, "")
 	cctx, cancel := s.ctx(ctx)
 	defer cancel()
 	held, dup, err := s.st.HoldMessage(cctx, h)
 	if err != nil {
 		return store.Message{}, storeErr(fmt.Errorf("hold post in room %s: %w", m.Room.Slug, err), "held message")
+	}
+	if h.AECase != nil && !dup {
+		aeCaseStored(d)
 	}
 	m.rememberHeld(clientMsgID, held.ID)
 	if dup {

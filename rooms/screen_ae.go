@@ -46,8 +46,26 @@ func aeCase(d *Draft, msg store.Message, heldID string) store.NewAECase {
 	return c
 }
 
-// openAECase opens the case of a held post or an edit, whose message was stored before; a
-// published post's case is stored with it (Post). It tries once in line, so the case
+// storedAECase is the case of d's adverse-event findings to store with the post (its
+// message ID, or "" when it is held), or nil when there are none: a case stored in the
+// post's own transaction cannot be lost between the two.
+func storedAECase(d *Draft, messageID string) *store.NewAECase {
+	if len(d.screen.adverse) == 0 {
+		return nil
+	}
+	c := aeCase(d, store.Message{ID: messageID}, "")
+	c.ID = ids.New("ae_")
+	return &c
+}
+
+// aeCaseStored notes that the post's case was stored with it, so afterScreen opens none.
+func aeCaseStored(d *Draft) {
+	d.screen.aeStored = true
+	metricScreen.WithLabelValues("ae_case").Inc()
+}
+
+// openAECase opens the case of an edit, whose message was stored before; a new post's case
+// is stored with it (storedAECase). It tries once in line, so the case
 // exists when the sender hears back. A
 // failure is retried in the background until the case is stored, the delay doubling from
 // AERetryDelay up to aeRetryCap, so that a store outage of any length loses no case while

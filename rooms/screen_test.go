@@ -366,6 +366,18 @@ func TestScreenAdverseEventOpensCase(t *testing.T) {
 	}
 }
 
+// A held post's case is stored with the hold and names it.
+func TestScreenAdverseEventHeldPostCase(t *testing.T) {
+	f := newScreenFixture(t, store.PIIHold)
+	ctx := context.Background()
+	_, err := f.svc.Post(ctx, f.member(t), "Ozempic gave me awful nausea, call me on 415-555-0132", "c1")
+	heldID, _ := wantScreenCode(t, err, protocol.CodeHeld).Extra["held_id"].(string)
+	all, err := f.st.AECases(ctx, store.AECaseFilter{RoomID: "r1"}, 10)
+	if err != nil || heldID == "" || len(all) != 1 || all[0].HeldID != heldID || all[0].MessageSeq != 0 {
+		t.Fatalf("cases = %+v, %v; want one naming hold %q", all, err, heldID)
+	}
+}
+
 // A post naming an adverse event that cannot be stored fails as a whole: the sender is told
 // and can resend; nothing is published without its case. The resend opens it once.
 func TestScreenAdverseEventPostFailsWithItsCase(t *testing.T) {

@@ -55,4 +55,14 @@ type HeldMessage struct {
 	DecidedBy   string
 	DecidedAt   time.Time
 	Seq         int64 // the seq it was published with, once approved
+	// AECase, on HoldMessage only, is opened in the hold's transaction with HeldID filled
+	// in (see NewMessage.AECase). A resend opens nothing.
+	AECase *NewAECase
+}
+
+// HeldCase is the AE case to store with hold h: h.AECase, naming the held post.
+func (h HeldMessage) HeldCase() NewAECase {
+	c := *h.AECase
+	c.HeldID = h.ID
+	return c
 }

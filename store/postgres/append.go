@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/havenhealth/haven/internal/ids"
 	"github.com/havenhealth/haven/store"
 	"github.com/havenhealth/haven/store/internal/groupcommit"
 )
@@ -152,9 +151,6 @@ func (s *Store) appendBatch(ctx context.Context, batch []*groupcommit.Request) e
 		if m.AECase != nil {
 			c := *m.AECase
 			c.MessageID, c.MessageSeq = msg.ID, msg.Seq
-			if c.ID == "" {
-				c.ID = ids.New("ae_")
-			}
 			if err := insertAECase(ctx, tx, c); err != nil {
 				return fmt.Errorf("AE case of seq %d: %w", msg.Seq, err)
 			}

@@ -85,8 +85,11 @@ func (s *Store) OpenAECase(ctx context.Context, c store.NewAECase) (string, erro
 	return c.ID, nil
 }
 
-// insertAECase stores c (its ID set) and puts its message under legal hold, in tx.
+// insertAECase stores c and puts its message under legal hold, in tx.
 func insertAECase(ctx context.Context, tx *sql.Tx, c store.NewAECase) error {
+	if c.ID == "" {
+		c.ID = ids.New("ae_")
+	}
 	aware := orNow(c.AwareAt)
 	fwd, reg := store.AEDueTimes(aware, store.DefaultAEForwardBusinessDays, store.DefaultAERegulatoryDays)
 	if !c.ForwardDueAt.IsZero() {

@@ -78,6 +78,11 @@ func (s *Store) holdTx(ctx context.Context, h store.HeldMessage) (store.HeldMess
 	if err != nil {
 		return store.HeldMessage{}, false, fmt.Errorf("read back: %w", err)
 	}
+	if n > 0 && h.AECase != nil {
+		if err := insertAECase(ctx, tx, h.HeldCase()); err != nil {
+			return store.HeldMessage{}, false, fmt.Errorf("AE case: %w", err)
+		}
+	}
 	return got, n == 0, tx.Commit()
 }
 

@@ -20,6 +20,7 @@ func runAdverse(t *testing.T, fresh func(t *testing.T) store.Store) {
 	}{
 		{"AE/OpenAndRead", testAEOpen},
 		{"AE/OpenWithMessage", testAEWithMessage},
+		{"AE/OpenWithHold", testAEWithHold},
 		{"AE/ConfiguredDueTimes", testAEConfiguredDue},
 		{"AE/UnknownRoom", testAEUnknownRoom},
 		{"AE/SurvivesDeleteAndBan", testAESurvives},
@@ -126,6 +127,35 @@ func testAEWithMessage(t *testing.T, s store.Store) {
 	}
 	if res := erase(t, s, u, store.ErasureDelete); res.LegalHold != 1 {
 		t.Fatalf("erasure = %+v, want the case's message kept under legal hold", res)
+	}
+}
+
+// A case opened with a held post names the hold; a resend of the post opens no second one.
+func testAEWithHold(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	r, u := mkRoom(t, s, "ae-hold"), mkUser(t, s, "ae-hold-author")
+	text := "since starting drugzol I get awful headaches"
+	hold := func() store.HeldMessage {
+		return store.HeldMessage{ID: ids.New("h_"), RoomID: r.ID, Author: store.Author{ID: u.ID}, ClientMsgID: "c-held",
+			Text: text, Reason: "held", CreatedAt: t0, Status: store.HeldPending,
+			AECase: &store.NewAECase{ID: ids.New("ae_"), RoomID: r.ID, AuthorID: u.ID, Text: text,
+				Products: []string{"drugzol"}, Reactions: []string{"headache"}, AwareAt: t0}}
+	}
+	h := hold()
+	held, dup, err := s.HoldMessage(ctx, h)
+	if err != nil || dup || held.ID != h.ID {
+		t.Fatalf("hold with a case = %+v, dup %v, %v", held, dup, err)
+	}
+	c, err := s.AECase(ctx, h.AECase.ID)
+	if err != nil || c.HeldID != held.ID || c.MessageSeq != 0 || c.Text != text {
+		t.Fatalf("case = %+v, %v", c, err)
+	}
+	again := hold()
+	if first, dup, err := s.HoldMessage(ctx, again); err != nil || !dup || first.ID != h.ID {
+		t.Fatalf("resend = %+v, dup %v, %v", first, dup, err)
+	}
+	if _, err := s.AECase(ctx, again.AECase.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a resend opened a case: %v", err)
 	}
 }
 
