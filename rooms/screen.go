@@ -58,7 +58,7 @@ type screening struct {
 	method    bool
 	terms     []string // crisis and method terms
 	adverse   []safety.Finding
-	aeStored  bool // the AE case was stored with the message
+	aeStored  bool // the AE case was stored with the post (message or hold)
 	redacted  []string
 	personals int
 }
