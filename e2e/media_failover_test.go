@@ -15,7 +15,8 @@ import (
 // webinar runs on node A; an attendee connected to node B receives its media, and another
 // member of the room on node B watches without joining. Node A is killed (SIGKILL, so it
 // cannot say goodbye): within the registry's TTL the attendee gets media.ended with reason
-// owner_lost, and so does the room. A host on node B then starts the session again, the
+// owner_lost, and so does the room, and so does the room of a second session on node A that
+// no member on node B had joined. A host on node B then starts the session again, the
 // room hears media.started, and the attendee can join it.
 func TestMediaOwnerDeathEndsSession(t *testing.T) {
 	rs := testenv.StartRedis(t)
@@ -49,6 +50,22 @@ func TestMediaOwnerDeathEndsSession(t *testing.T) {
 	a.join()
 	a.waitPackets(host.participant+":video", 10, 15*time.Second)
 
+	// A second webinar on node A with its host alone in it: no other node has a member in
+	// the session, and its room must hear of the loss all the same.
+	slug2 := slug + "-alone"
+	body = fmt.Appendf(nil, `{"slug":%q,"name":"Webinar 2","condition":"Testing","kind":"webinar","guidelines":"Be kind."}`, slug2)
+	if status, err := wsclient.PostJSON(ctxT(t, 10*time.Second), c.Nodes[1].URL+"/api/rooms", admin.Token, body, nil); err != nil || status != http.StatusCreated {
+		t.Fatalf("create second webinar room: %d %v", status, err)
+	}
+	watcher2, _ := c.joined(1, slug2)
+	alone := newRTCPeer(t, c.dial(0, admin), slug2)
+	join(t, alone.conn, slug2, nil)
+	alone.must("media.start", nil)
+	if _, err := watcher2.Next(ctxT(t, 10*time.Second), "media.started"); err != nil {
+		t.Fatalf("the second room was not told its session started: %v", err)
+	}
+	alone.join()
+
 	killed := time.Now()
 	procs[0].kill()
 	ended := a.next("media.ended", 30*time.Second, func(m wsclient.Msg) bool { return m.Str("reason") == "owner_lost" })
@@ -59,6 +76,10 @@ func TestMediaOwnerDeathEndsSession(t *testing.T) {
 	ev, err := watcher.Next(ctxT(t, 10*time.Second), "media.ended")
 	if err != nil || ev.Str("reason") != "owner_lost" {
 		t.Fatalf("the room was not told the session ended: %v %v", ev, err)
+	}
+	ev, err = watcher2.Next(ctxT(t, 10*time.Second), "media.ended")
+	if err != nil || ev.Str("reason") != "owner_lost" || ev.Str("room") != slug2 {
+		t.Fatalf("the room of the session no other node was in was not told it ended: %v %v", ev, err)
 	}
 
 	// A host restarts it on node B; the attendee joins the new session there.

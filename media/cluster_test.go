@@ -2,6 +2,8 @@ package media
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,13 @@ import (
 type bus struct {
 	mu    sync.Mutex
 	nodes map[string]*Node
+	rooms []string // events published to rooms, "room: frame"
+}
+
+func (b *bus) roomEvents() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.rooms)
 }
 
 type busBroker struct {
@@ -24,10 +33,13 @@ type busBroker struct {
 }
 
 func (bb busBroker) Publish(_ context.Context, channel string, payload []byte) error {
+	e, err := rooms.DecodeEvent(payload)
 	bb.b.mu.Lock()
 	n := bb.b.nodes[strings.TrimPrefix(channel, "node:")]
+	if room, ok := strings.CutPrefix(channel, "room:"); ok && err == nil {
+		bb.b.rooms = append(bb.b.rooms, room+": "+string(e.Data))
+	}
 	bb.b.mu.Unlock()
-	e, err := rooms.DecodeEvent(payload)
 	if err == nil && n != nil && e.Kind == RelayKind {
 		n.HandleRelay(e.Data)
 	}
@@ -36,15 +48,21 @@ func (bb busBroker) Publish(_ context.Context, channel string, payload []byte) e
 
 func twoNodes(t *testing.T, mut ...func(*Config)) (a, b *tnode, reg *MemoryRegistry) {
 	t.Helper()
+	a, b, reg, _ = twoNodesOnBus(t, mut...)
+	return a, b, reg
+}
+
+func twoNodesOnBus(t *testing.T, mut ...func(*Config)) (a, b *tnode, reg *MemoryRegistry, bs *bus) {
+	t.Helper()
 	reg = NewMemoryRegistry()
-	bs := &bus{nodes: map[string]*Node{}}
+	bs = &bus{nodes: map[string]*Node{}}
 	mut = append(mut, nil, nil)
 	a = newTestNode(t, "n1", busBroker{b: bs}, reg, mut[0])
 	b = newTestNode(t, "n2", busBroker{b: bs}, reg, mut[1])
 	bs.mu.Lock()
 	bs.nodes["n1"], bs.nodes["n2"] = a.n, b.n
 	bs.mu.Unlock()
-	return a, b, reg
+	return a, b, reg, bs
 }
 
 // TestRelayAcrossNodes: a member connected to another node than the session's owner is
@@ -109,6 +127,30 @@ func TestOwnerLost(t *testing.T) {
 	host.next("media.ended", 5*time.Second, func(m msg) bool { return m.str("reason") == "moved" })
 }
 
+// TestDeadOwnerToldToTheRoomOnce: a session whose owner died while no other node had a
+// member in it (the host alone) is still reported to its room, by exactly one node.
+func TestDeadOwnerToldToTheRoomOnce(t *testing.T) {
+	a, _, reg, bs := twoNodesOnBus(t, func(c *Config) { c.OwnerTTL = time.Minute })
+	host := a.client("host", "talk", "webinar", RankHost)
+	host.must("media.start", nil)
+	host.join()
+	reg.mu.Lock()
+	reg.owners["talk"] = memoryOwner{node: "n1", expires: time.Now()} // n1 stopped refreshing
+	reg.mu.Unlock()
+	want := `talk: {"type":"media.ended","room":"talk","reason":"owner_lost"}`
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Contains(bs.roomEvents(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("room events %q; want %s", bs.roomEvents(), want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(2500 * time.Millisecond) // both nodes sweep again, twice
+	if n := len(slices.DeleteFunc(bs.roomEvents(), func(e string) bool { return e != want })); n != 1 {
+		t.Fatalf("the room was told %d times", n)
+	}
+}
+
 // TestNodeCloseEndsSessions: a draining node ends its sessions with notice, to members on
 // every node, and releases them.
 func TestNodeCloseEndsSessions(t *testing.T) {
@@ -163,13 +205,39 @@ func testRegistry(t *testing.T, r Registry) {
 	if o, _ := r.Owner(ctx, "room"); o != "" {
 		t.Fatalf("record outlived its TTL: %q", o)
 	}
+	// The live mark outlives the record: n1 died without releasing.
+	wantLive(t, r, map[string]string{"room": "n1"})
 	if o, _ := r.Claim(ctx, "room", "n2", ttl); o != "n2" {
 		t.Fatalf("claim after expiry: %q", o)
+	}
+	wantLive(t, r, map[string]string{"room": "n2"})
+	// A sweeper that read n1's mark before n2's claim must not take n2's.
+	if told, err := r.Forget(ctx, "room", "n1"); err != nil || told {
+		t.Fatalf("forget a stale mark: %v %v", told, err)
 	}
 	if err := r.Release(ctx, "room", "n2"); err != nil {
 		t.Fatal(err)
 	}
 	if o, _ := r.Owner(ctx, "room"); o != "" {
 		t.Fatalf("released record still there: %q", o)
+	}
+	wantLive(t, r, map[string]string{})
+	// Of two nodes forgetting the same dead owner's mark, one is told it did.
+	if _, err := r.Claim(ctx, "other", "n3", ttl); err != nil {
+		t.Fatal(err)
+	}
+	first, err1 := r.Forget(ctx, "other", "n3")
+	second, err2 := r.Forget(ctx, "other", "n3")
+	if err1 != nil || err2 != nil || !first || second {
+		t.Fatalf("forget twice: %v %v, %v %v", first, err1, second, err2)
+	}
+	wantLive(t, r, map[string]string{})
+}
+
+func wantLive(t *testing.T, r Registry, want map[string]string) {
+	t.Helper()
+	got, err := r.Live(context.Background())
+	if err != nil || !maps.Equal(got, want) {
+		t.Fatalf("live marks = %v, %v; want %v", got, err, want)
 	}
 }

@@ -2,6 +2,7 @@ package media
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 )
@@ -17,8 +18,16 @@ type Registry interface {
 	Owner(ctx context.Context, room string) (string, error)
 	// Refresh extends node's record of room; false when node no longer owns it.
 	Refresh(ctx context.Context, room, node string, ttl time.Duration) (bool, error)
-	// Release deletes node's record of room (a no-op when another node owns it).
+	// Release deletes node's record of room (a no-op when another node owns it), and its
+	// live mark.
 	Release(ctx context.Context, room, node string) error
+	// Live returns the live marks: each room whose session was claimed and not released,
+	// with the node that claimed it. A mark whose node no longer owns the room is a session
+	// that died without ending, whose room has not been told.
+	Live(ctx context.Context) (map[string]string, error)
+	// Forget deletes room's live mark if it still names node, and reports whether this call
+	// deleted it, so that of all the nodes that find an owner gone, one tells the room.
+	Forget(ctx context.Context, room, node string) (bool, error)
 }
 
 var _ Registry = (*MemoryRegistry)(nil)
@@ -28,8 +37,9 @@ var _ Registry = (*MemoryRegistry)(nil)
 type MemoryRegistry struct {
 	now func() time.Time
 
-	mu     sync.Mutex // guards owners
+	mu     sync.Mutex // guards owners and marks
 	owners map[string]memoryOwner
+	marks  map[string]string // live marks: room → node
 }
 
 type memoryOwner struct {
@@ -39,7 +49,7 @@ type memoryOwner struct {
 
 // NewMemoryRegistry returns an empty in-memory registry.
 func NewMemoryRegistry() *MemoryRegistry {
-	return &MemoryRegistry{now: time.Now, owners: make(map[string]memoryOwner)}
+	return &MemoryRegistry{now: time.Now, owners: make(map[string]memoryOwner), marks: make(map[string]string)}
 }
 
 func (r *MemoryRegistry) liveLocked(room string) (memoryOwner, bool) {
@@ -58,6 +68,7 @@ func (r *MemoryRegistry) Claim(_ context.Context, room, node string, ttl time.Du
 		return o.node, nil
 	}
 	r.owners[room] = memoryOwner{node: node, expires: r.now().Add(ttl)}
+	r.marks[room] = node
 	return node, nil
 }
 
@@ -85,5 +96,24 @@ func (r *MemoryRegistry) Release(_ context.Context, room, node string) error {
 	if o, ok := r.liveLocked(room); ok && o.node == node {
 		delete(r.owners, room)
 	}
+	if r.marks[room] == node {
+		delete(r.marks, room)
+	}
 	return nil
+}
+
+func (r *MemoryRegistry) Live(context.Context) (map[string]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.marks), nil
+}
+
+func (r *MemoryRegistry) Forget(_ context.Context, room, node string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.marks[room] != node {
+		return false, nil
+	}
+	delete(r.marks, room)
+	return true, nil
 }

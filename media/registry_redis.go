@@ -13,7 +13,8 @@ var _ Registry = (*RedisRegistry)(nil)
 
 // RedisRegistry keeps each session's owner in one Redis key with a TTL: SET NX to claim,
 // compare-and-extend to refresh, compare-and-delete to release, so a node can never extend
-// or delete a record another node took over.
+// or delete a record another node took over. The live marks are one hash, room → node,
+// with no TTL: they outlive the node that died.
 type RedisRegistry struct {
 	c      redis.UniversalClient
 	prefix string
@@ -30,26 +31,35 @@ func NewRedisRegistry(c redis.UniversalClient, prefix string) *RedisRegistry {
 
 func (r *RedisRegistry) key(room string) string { return r.prefix + "media:owner:" + room }
 
+func (r *RedisRegistry) liveKey() string { return r.prefix + "media:live" }
+
 func (r *RedisRegistry) Claim(ctx context.Context, room, node string, ttl time.Duration) (string, error) {
 	ok, err := r.c.SetNX(ctx, r.key(room), node, ttl).Result()
 	if err != nil {
 		return "", fmt.Errorf("media registry: claim %s: %w", room, err)
 	}
-	if ok {
-		return node, nil
-	}
-	owner, err := r.Owner(ctx, room)
-	if err != nil {
-		return "", err
+	owner := node
+	if !ok {
+		if owner, err = r.Owner(ctx, room); err != nil {
+			return "", err
+		}
 	}
 	if owner == "" { // expired between the two calls: try once more
 		if ok, err = r.c.SetNX(ctx, r.key(room), node, ttl).Result(); err != nil {
 			return "", fmt.Errorf("media registry: claim %s: %w", room, err)
 		}
-		if ok {
-			return node, nil
+		if owner = node; !ok {
+			if owner, err = r.Owner(ctx, room); err != nil {
+				return "", err
+			}
 		}
-		return r.Owner(ctx, room)
+	}
+	if owner == node {
+		// Marked on every claim that names us, so a claim whose mark failed is marked by
+		// the next.
+		if err := r.c.HSet(ctx, r.liveKey(), room, node).Err(); err != nil {
+			return "", fmt.Errorf("media registry: mark %s live: %w", room, err)
+		}
 	}
 	return owner, nil
 }
@@ -89,5 +99,30 @@ func (r *RedisRegistry) Release(ctx context.Context, room, node string) error {
 	if err := releaseScript.Run(ctx, r.c, []string{r.key(room)}, node).Err(); err != nil {
 		return fmt.Errorf("media registry: release %s: %w", room, err)
 	}
+	if _, err := r.Forget(ctx, room, node); err != nil {
+		return fmt.Errorf("media registry: release %s: %w", room, err)
+	}
 	return nil
+}
+
+var forgetScript = redis.NewScript(`
+if redis.call("HGET", KEYS[1], ARGV[1]) == ARGV[2] then
+	return redis.call("HDEL", KEYS[1], ARGV[1])
+end
+return 0`)
+
+func (r *RedisRegistry) Live(ctx context.Context) (map[string]string, error) {
+	marks, err := r.c.HGetAll(ctx, r.liveKey()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("media registry: live marks: %w", err)
+	}
+	return marks, nil
+}
+
+func (r *RedisRegistry) Forget(ctx context.Context, room, node string) (bool, error) {
+	n, err := forgetScript.Run(ctx, r.c, []string{r.liveKey()}, room, node).Int()
+	if err != nil {
+		return false, fmt.Errorf("media registry: forget %s: %w", room, err)
+	}
+	return n == 1, nil
 }

@@ -145,7 +145,8 @@ func (n *Node) heartbeat() {
 }
 
 // watch tells this node's clients in sessions owned elsewhere when the owner is gone (its
-// record expired or changed hands): their session has ended.
+// record expired or changed hands): their session has ended. Then it looks for sessions
+// that died without ending, wherever their members are (sweepLive).
 func (n *Node) watch() {
 	type membership struct{ key, room, owner string }
 	var ms []membership
@@ -159,28 +160,55 @@ func (n *Node) watch() {
 	}
 	n.mu.Unlock()
 	current := make(map[string]string)
-	told := make(map[string]bool) // rooms told of the loss in this round
 	for _, m := range ms {
-		owner, seen := current[m.room]
-		if !seen {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			var err error
-			owner, err = n.reg.Owner(ctx, m.room)
-			cancel()
-			if err != nil {
-				continue // cannot tell; look again next time
-			}
-			current[m.room] = owner
+		owner, err := n.ownerOf(current, m.room)
+		if err != nil {
+			continue // cannot tell; look again next time
 		}
 		if owner != m.owner {
-			frame := mustJSON(wireEnded{Type: "media.ended", Room: m.room, Reason: "owner_lost"})
-			n.deliverLocal(m.key, frame, "", "", m.room, m.owner)
-			if !told[m.room] {
-				// The owner cannot tell the room any more; every node that had members in
-				// the session does (members may hear it more than once).
-				told[m.room] = true
-				go n.publishRoom(m.room, frame)
-			}
+			n.deliverLocal(m.key, ownerLost(m.room), "", "", m.room, m.owner)
 		}
 	}
+	n.sweepLive(current)
+}
+
+// sweepLive tells the room of each session whose live mark names a node that no longer
+// owns it: the owner died without ending it. The room may have no members in the session
+// at all, so no node would notice otherwise. Forget lets exactly one node tell it.
+func (n *Node) sweepLive(current map[string]string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	marks, err := n.reg.Live(ctx)
+	if err != nil {
+		n.log.Warn("read live media sessions", "err", err)
+		return
+	}
+	for room, claimant := range marks {
+		owner, err := n.ownerOf(current, room)
+		if err != nil || owner == claimant {
+			continue
+		}
+		if told, err := n.reg.Forget(ctx, room, claimant); err == nil && told {
+			n.log.Warn("media session's node is gone", "room", room, "node", claimant)
+			go n.publishRoom(room, ownerLost(room))
+		}
+	}
+}
+
+// ownerOf is room's owner in the registry, asked once per round (current).
+func (n *Node) ownerOf(current map[string]string, room string) (string, error) {
+	if owner, ok := current[room]; ok {
+		return owner, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	owner, err := n.reg.Owner(ctx, room)
+	if err == nil {
+		current[room] = owner
+	}
+	return owner, err
+}
+
+func ownerLost(room string) []byte {
+	return mustJSON(wireEnded{Type: "media.ended", Room: room, Reason: "owner_lost"})
 }
