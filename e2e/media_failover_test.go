@@ -31,18 +31,7 @@ func TestMediaOwnerDeathEndsSession(t *testing.T) {
 	}
 	admin := wsclient.Account{Token: c.adminToken()}
 	slug := fmt.Sprintf("failover-%d", time.Now().UnixNano())
-	body := fmt.Appendf(nil, `{"slug":%q,"name":"Webinar","condition":"Testing","kind":"webinar","guidelines":"Be kind."}`, slug)
-	if status, err := wsclient.PostJSON(ctxT(t, 10*time.Second), c.Nodes[1].URL+"/api/rooms", admin.Token, body, nil); err != nil || status != http.StatusCreated {
-		t.Fatalf("create webinar room: %d %v", status, err)
-	}
-	watcher, _ := c.joined(1, slug)
-
-	host := newRTCPeer(t, c.dial(0, admin), slug)
-	join(t, host.conn, slug, nil)
-	host.must("media.start", nil)
-	if ev, err := watcher.Next(ctxT(t, 10*time.Second), "media.started"); err != nil || ev.Str("kind") != "webinar" {
-		t.Fatalf("the room was not told the session started: %v %v", ev, err)
-	}
+	watcher, host := startWebinar(t, c, admin, slug)
 	host.join()
 	host.publish()
 	att, _ := c.joined(1, slug)
@@ -53,17 +42,7 @@ func TestMediaOwnerDeathEndsSession(t *testing.T) {
 	// A second webinar on node A with its host alone in it: no other node has a member in
 	// the session, and its room must hear of the loss all the same.
 	slug2 := slug + "-alone"
-	body = fmt.Appendf(nil, `{"slug":%q,"name":"Webinar 2","condition":"Testing","kind":"webinar","guidelines":"Be kind."}`, slug2)
-	if status, err := wsclient.PostJSON(ctxT(t, 10*time.Second), c.Nodes[1].URL+"/api/rooms", admin.Token, body, nil); err != nil || status != http.StatusCreated {
-		t.Fatalf("create second webinar room: %d %v", status, err)
-	}
-	watcher2, _ := c.joined(1, slug2)
-	alone := newRTCPeer(t, c.dial(0, admin), slug2)
-	join(t, alone.conn, slug2, nil)
-	alone.must("media.start", nil)
-	if _, err := watcher2.Next(ctxT(t, 10*time.Second), "media.started"); err != nil {
-		t.Fatalf("the second room was not told its session started: %v", err)
-	}
+	watcher2, alone := startWebinar(t, c, admin, slug2)
 	alone.join()
 
 	killed := time.Now()
@@ -95,4 +74,22 @@ func TestMediaOwnerDeathEndsSession(t *testing.T) {
 	if ps, _ := st["participants"].([]any); len(ps) != 2 {
 		t.Fatalf("restarted session's participants: %v", st["participants"])
 	}
+}
+
+// startWebinar creates a webinar room through node B, joins a watcher to it there, and has
+// the admin start its session on node A; the watcher must hear media.started.
+func startWebinar(t *testing.T, c *cluster, admin wsclient.Account, slug string) (*wsclient.Conn, *rtcPeer) {
+	t.Helper()
+	body := fmt.Appendf(nil, `{"slug":%q,"name":"Webinar","condition":"Testing","kind":"webinar","guidelines":"Be kind."}`, slug)
+	if status, err := wsclient.PostJSON(ctxT(t, 10*time.Second), c.Nodes[1].URL+"/api/rooms", admin.Token, body, nil); err != nil || status != http.StatusCreated {
+		t.Fatalf("create webinar room %s: %d %v", slug, status, err)
+	}
+	watcher, _ := c.joined(1, slug)
+	host := newRTCPeer(t, c.dial(0, admin), slug)
+	join(t, host.conn, slug, nil)
+	host.must("media.start", nil)
+	if ev, err := watcher.Next(ctxT(t, 10*time.Second), "media.started"); err != nil || ev.Str("kind") != "webinar" {
+		t.Fatalf("room %s was not told the session started: %v %v", slug, ev, err)
+	}
+	return watcher, host
 }
