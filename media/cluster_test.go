@@ -151,6 +151,43 @@ func TestDeadOwnerToldToTheRoomOnce(t *testing.T) {
 	}
 }
 
+// TestOwnerBackTellsTheRoomAgain: an owner that lost its record (Redis out of reach for
+// longer than its lifetime) while its session ran is reported lost by another node; when
+// it renews the record it tells the room the session runs after all.
+func TestOwnerBackTellsTheRoomAgain(t *testing.T) {
+	a, _, reg, bs := twoNodesOnBus(t, func(c *Config) { c.OwnerTTL = time.Minute })
+	host := a.client("host", "talk", "webinar", RankHost)
+	host.must("media.start", nil)
+	host.join()
+	started := func() int {
+		return len(slices.DeleteFunc(bs.roomEvents(), func(e string) bool { return !strings.Contains(e, `"media.started"`) }))
+	}
+	if n := started(); n != 1 {
+		t.Fatalf("media.started told %d times at the start", n)
+	}
+	reg.mu.Lock()
+	reg.owners["talk"] = memoryOwner{node: "n1", expires: time.Now()}
+	reg.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.ContainsFunc(bs.roomEvents(), func(e string) bool { return strings.Contains(e, "owner_lost") }) {
+		if time.Now().After(deadline) {
+			t.Fatalf("room events %q; want owner_lost", bs.roomEvents())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	a.n.heartbeat()
+	for started() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("room events %q; want media.started again after the renewal", bs.roomEvents())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if owner, _ := reg.Owner(context.Background(), "talk"); owner != "n1" {
+		t.Fatalf("owner after the renewal: %q", owner)
+	}
+	host.must("media.hand", map[string]any{"raised": true}) // the session still runs
+}
+
 // TestNodeCloseEndsSessions: a draining node ends its sessions with notice, to members on
 // every node, and releases them.
 func TestNodeCloseEndsSessions(t *testing.T) {

@@ -170,8 +170,7 @@ func (n *Node) execute(req Request) {
 	n.mu.Unlock()
 	if started {
 		// The room's members learn of it (their clients offer to join), scheduled or not.
-		s.send(delivery{roomEv: s.room, frame: mustJSON(wireStarted{Type: "media.started", Room: s.room,
-			Kind: s.kind, StartedAt: s.startedAt.UTC(), By: req.Actor.User})})
+		s.announce()
 	}
 	if s == nil {
 		if req.Type != "media.leave" {

@@ -132,9 +132,17 @@ func (n *Node) heartbeat() {
 		ok, err := n.reg.Refresh(ctx, s.room, n.cfg.NodeID, n.cfg.OwnerTTL)
 		if err == nil && !ok {
 			var owner string
-			if owner, err = n.reg.Claim(ctx, s.room, n.cfg.NodeID, n.cfg.OwnerTTL); err == nil && owner != n.cfg.NodeID {
+			owner, err = n.reg.Claim(ctx, s.room, n.cfg.NodeID, n.cfg.OwnerTTL)
+			switch {
+			case err != nil:
+			case owner != n.cfg.NodeID:
 				n.log.Warn("media session taken over by another node", "room", s.room, "owner", owner)
 				s.post(func() { s.end("moved") })
+			default:
+				// The record had expired (this node lost Redis for longer than its lifetime),
+				// so another node may have told the room the session was lost: it is not.
+				n.log.Warn("media session record renewed after it expired", "room", s.room)
+				s.announce()
 			}
 		}
 		cancel()

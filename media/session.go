@@ -22,6 +22,7 @@ type Session struct {
 	roomID    string
 	kind      string // webinar, support
 	startedAt time.Time
+	startedBy protocol.User
 	log       *slog.Logger
 	out       *outbox
 
@@ -49,7 +50,7 @@ type hand struct {
 }
 
 func newSession(n *Node, req Request) *Session {
-	s := &Session{n: n, room: req.Room, roomID: req.RoomID, kind: req.RoomKind, startedAt: time.Now(),
+	s := &Session{n: n, room: req.Room, roomID: req.RoomID, kind: req.RoomKind, startedAt: time.Now(), startedBy: req.Actor.User,
 		log: n.log.With("room", req.Room), wake: make(chan struct{}, 1), done: make(chan struct{}),
 		parts: make(map[string]*participant), byClient: make(map[ClientRef]*participant),
 		speakers: make(map[string]bool), mutes: make(map[string]map[string]bool), removed: make(map[string]bool)}
@@ -57,6 +58,12 @@ func newSession(n *Node, req Request) *Session {
 	metricSessions.Inc()
 	go s.loop()
 	return s
+}
+
+// announce tells the room the session is running (its members' clients offer to join).
+func (s *Session) announce() {
+	s.send(delivery{roomEv: s.room, frame: mustJSON(wireStarted{Type: "media.started", Room: s.room,
+		Kind: s.kind, StartedAt: s.startedAt.UTC(), By: s.startedBy})})
 }
 
 // post queues f for the loop. It never blocks; false means the session has ended (or is
