@@ -64,15 +64,15 @@ func aeCaseStored(d *Draft) {
 	metricScreen.WithLabelValues("ae_case").Inc()
 }
 
-// openAECase opens the case of an edit, whose message was stored before; a new post's case
-// is stored with it (storedAECase). It tries once in line, so the case
-// exists when the sender hears back. A
-// failure is retried in the background until the case is stored, the delay doubling from
-// AERetryDelay up to aeRetryCap, so that a store outage of any length loses no case while
-// this node runs. After AERetries failed tries the whole case is logged at error level: the
-// record to enter by hand if the node stops before the store is back. It has its ID from
-// the start, so a try that failed after all (a timeout) is found on the next one rather
-// than stored twice, and a case entered by hand under the logged ID is not duplicated.
+// openAECase opens the case of an edit, whose message was stored before (a new post's case
+// is stored with it: storedAECase). It tries once in line, so the case exists when the
+// sender hears back. A failure is retried in the background until the case is stored, the
+// delay doubling from AERetryDelay up to aeRetryCap, so that a store outage of any length
+// loses no case while this node runs. After AERetries failed tries the whole case is logged
+// at error level: the record to enter by hand if the node stops before the store is back.
+// It has its ID from the start, so a try that failed after all (a timeout) is found on the
+// next one rather than stored twice, and a case entered by hand under the logged ID is not
+// duplicated.
 func (s *Service) openAECase(ctx context.Context, d *Draft, msg store.Message, heldID string) {
 	c := aeCase(d, msg, heldID)
 	c.ID = ids.New("ae_")
