@@ -35,40 +35,30 @@ func scanHeld(sc scanner) (store.HeldMessage, error) {
 // HoldMessage stores h as pending. A repeated non-empty (room, author, client_msg_id)
 // returns the first hold, whatever its status since, with duplicate=true.
 func (s *Store) HoldMessage(ctx context.Context, h store.HeldMessage) (store.HeldMessage, bool, error) {
-	what := fmt.Sprintf("hold message %s room %s", h.ID, h.RoomID)
-	ctx, cancel, err := s.begin(ctx)
+	var (
+		got store.HeldMessage
+		dup bool
+	)
+	// One transaction, so that a case commits with its hold.
+	err := s.writeTx(ctx, fmt.Sprintf("hold message %s room %s", h.ID, h.RoomID), func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		if got, dup, err = hold(ctx, tx, h); err != nil || dup || h.AECase == nil {
+			return err
+		}
+		return insertAECase(ctx, tx, h.HeldCase())
+	})
 	if err != nil {
-		return store.HeldMessage{}, false, fmt.Errorf("%s: %w", what, err)
-	}
-	defer cancel()
-	if h.AECase != nil {
-		// Rare: the case must commit with the hold, so both go in one transaction.
-		var (
-			got store.HeldMessage
-			dup bool
-		)
-		err := s.writeTx(ctx, what, func(ctx context.Context, tx *sql.Tx) error {
-			var err error
-			if got, dup, err = hold(ctx, tx, h); err != nil || dup {
-				return err
-			}
-			return insertAECase(ctx, tx, h.HeldCase())
-		})
-		return got, dup, err
-	}
-	got, dup, err := hold(ctx, s.db, h)
-	if err != nil {
-		return store.HeldMessage{}, false, mapErr(fmt.Errorf("%s: %w", what, err))
+		return store.HeldMessage{}, false, err
 	}
 	return got, dup, nil
 }
 
 // hold inserts h, or finds the hold of its first send (dup).
-func hold(ctx context.Context, q querier, h store.HeldMessage) (store.HeldMessage, bool, error) {
+func hold(ctx context.Context, tx *sql.Tx, h store.HeldMessage) (store.HeldMessage, bool, error) {
 	// DO NOTHING covers only the resend index: any other conflict (a reused ID) fails. A
 	// concurrent insert of the same key makes this one wait for it, so when nothing was
 	// inserted the first hold is committed and the next statement sees it.
-	got, err := scanHeld(q.QueryRowContext(ctx, `WITH h AS (
+	got, err := scanHeld(tx.QueryRowContext(ctx, `WITH h AS (
 			INSERT INTO held_messages (id, room_id, author_id, client_msg_id, text, reason, rule_id, created_at, status)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT (room_id, author_id, client_msg_id) WHERE client_msg_id <> '' DO NOTHING
@@ -81,7 +71,7 @@ func hold(ctx context.Context, q querier, h store.HeldMessage) (store.HeldMessag
 	if !errors.Is(err, sql.ErrNoRows) {
 		return store.HeldMessage{}, false, err
 	}
-	got, err = scanHeld(q.QueryRowContext(ctx, `SELECT `+heldCols+heldFrom+
+	got, err = scanHeld(tx.QueryRowContext(ctx, `SELECT `+heldCols+heldFrom+
 		`WHERE h.room_id = $1 AND h.author_id = $2 AND h.client_msg_id = $3`, h.RoomID, h.Author.ID, h.ClientMsgID))
 	if err != nil {
 		return store.HeldMessage{}, false, fmt.Errorf("find first hold: %w", err)
