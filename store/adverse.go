@@ -205,6 +205,23 @@ type SafetyCases interface {
 	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
 }
 
+// Times is c's awareness (now when unset) and due times (the defaults from it when unset),
+// as every backend stores them.
+func (c NewAECase) Times() (aware, forwardDue, regulatoryDue time.Time) {
+	aware = c.AwareAt
+	if aware.IsZero() {
+		aware = time.Now()
+	}
+	forwardDue, regulatoryDue = AEDueTimes(aware, DefaultAEForwardBusinessDays, DefaultAERegulatoryDays)
+	if !c.ForwardDueAt.IsZero() {
+		forwardDue = c.ForwardDueAt
+	}
+	if !c.RegulatoryDueAt.IsZero() {
+		regulatoryDue = c.RegulatoryDueAt
+	}
+	return aware, forwardDue, regulatoryDue
+}
+
 // AEDueTimes computes a case's due times from its awareness time (day 0): forwarding is due
 // forwardBusinessDays business days later (Saturdays and Sundays, in UTC, do not count) at
 // the same time of day, and the regulatory clock runs out regulatoryDays calendar days

@@ -77,37 +77,32 @@ func scanAECase(sc scanner) (store.AECase, error) {
 
 // OpenAECase stores the case and puts its message under legal hold in one transaction.
 func (s *Store) OpenAECase(ctx context.Context, c store.NewAECase) (string, error) {
-	if c.ID == "" {
-		c.ID = ids.New("ae_")
-	}
-	err := s.writeTx(ctx, fmt.Sprintf("open AE case %s room %s seq %d", c.ID, c.RoomID, c.MessageSeq),
-		func(ctx context.Context, tx *sql.Tx) error { return insertAECase(ctx, tx, c) })
+	var id string
+	err := s.writeTx(ctx, fmt.Sprintf("open AE case room %s seq %d", c.RoomID, c.MessageSeq),
+		func(ctx context.Context, tx *sql.Tx) (err error) {
+			id, err = insertAECase(ctx, tx, c)
+			return err
+		})
 	if err != nil {
 		return "", err
 	}
-	return c.ID, nil
+	return id, nil
 }
 
-// insertAECase stores c and puts its message under legal hold, in tx.
-func insertAECase(ctx context.Context, tx *sql.Tx, c store.NewAECase) error {
+// insertAECase stores c (with an ID of its own when c has none) and puts its message under
+// legal hold, in tx.
+func insertAECase(ctx context.Context, tx *sql.Tx, c store.NewAECase) (string, error) {
 	if c.ID == "" {
 		c.ID = ids.New("ae_")
 	}
-	aware := orNow(c.AwareAt)
-	fwd, reg := store.AEDueTimes(aware, store.DefaultAEForwardBusinessDays, store.DefaultAERegulatoryDays)
-	if !c.ForwardDueAt.IsZero() {
-		fwd = c.ForwardDueAt
-	}
-	if !c.RegulatoryDueAt.IsZero() {
-		reg = c.RegulatoryDueAt
-	}
+	aware, fwd, reg := c.Times()
 	_, err := tx.ExecContext(ctx, `INSERT INTO ae_cases (id, room_id, message_id, message_seq, held_id,
 		author_id, text, products, reactions, terms, aware_at, forward_due_at, regulatory_due_at, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		c.ID, c.RoomID, c.MessageID, c.MessageSeq, c.HeldID, c.AuthorID, c.Text, aeJSONList(c.Products),
 		aeJSONList(c.Reactions), aeJSONList(c.Terms), ts(aware), ts(fwd), ts(reg), ts(time.Now()))
 	if err != nil {
-		return fmt.Errorf("insert: %w", err)
+		return "", fmt.Errorf("insert: %w", err)
 	}
 	// A message that is not (yet) stored is no reason to lose the case: the snapshot
 	// is the record; the hold only stops retention and erasure removing the original.
@@ -118,9 +113,9 @@ func insertAECase(ctx context.Context, tx *sql.Tx, c store.NewAECase) error {
 		_, err = tx.ExecContext(ctx, `UPDATE messages SET legal_hold = true WHERE id = $1`, c.MessageID)
 	}
 	if err != nil {
-		return fmt.Errorf("legal hold: %w", err)
+		return "", fmt.Errorf("legal hold: %w", err)
 	}
-	return nil
+	return c.ID, nil
 }
 
 // AECases lists cases matching f, oldest awareness first.

@@ -151,7 +151,7 @@ func (s *Store) appendBatch(ctx context.Context, batch []*groupcommit.Request) e
 		if m.AECase != nil {
 			c := *m.AECase
 			c.MessageID, c.MessageSeq = msg.ID, msg.Seq
-			if err := insertAECase(ctx, tx, c); err != nil {
+			if _, err := insertAECase(ctx, tx, c); err != nil {
 				return fmt.Errorf("AE case of seq %d: %w", msg.Seq, err)
 			}
 		}

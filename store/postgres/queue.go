@@ -45,7 +45,8 @@ func (s *Store) HoldMessage(ctx context.Context, h store.HeldMessage) (store.Hel
 		if got, dup, err = hold(ctx, tx, h); err != nil || dup || h.AECase == nil {
 			return err
 		}
-		return insertAECase(ctx, tx, h.HeldCase())
+		_, err = insertAECase(ctx, tx, h.HeldCase())
+		return err
 	})
 	if err != nil {
 		return store.HeldMessage{}, false, err

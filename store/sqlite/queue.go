@@ -79,7 +79,7 @@ func (s *Store) holdTx(ctx context.Context, h store.HeldMessage) (store.HeldMess
 		return store.HeldMessage{}, false, fmt.Errorf("read back: %w", err)
 	}
 	if n > 0 && h.AECase != nil {
-		if err := insertAECase(ctx, tx, h.HeldCase()); err != nil {
+		if _, err := insertAECase(ctx, tx, h.HeldCase()); err != nil {
 			return store.HeldMessage{}, false, fmt.Errorf("AE case: %w", err)
 		}
 	}
