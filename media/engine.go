@@ -32,13 +32,16 @@ const videoOrientationURI = "urn:3gpp:video-orientation"
 // every peer connection, the codecs and header extensions we negotiate, and the RTCP
 // interceptors.
 type engine struct {
-	api     *webrtc.API
+	se      webrtc.SettingEngine // each connection gets a copy with its own DTLS hooks (srtpout.go)
+	m       *webrtc.MediaEngine
+	ir      *interceptor.Registry
 	udp     *net.UDPConn
 	udpMux  ice.UDPMux
 	tcp     net.Listener // nil without ICE-TCP
 	tcpMux  ice.TCPMux
 	udpAddr *net.UDPAddr // where the UDP port is bound (the embedded TURN relays only here)
 	twcc    *twccFactory // each subscriber's transport-wide congestion control estimate
+	direct  *directFactory
 }
 
 func newEngine(cfg Config) (*engine, error) {
@@ -53,7 +56,8 @@ func newEngine(cfg Config) (*engine, error) {
 	// The kernel caps the size at net.core.rmem_max; a smaller buffer is no error.
 	_ = udp.SetReadBuffer(socketBuffer)
 	_ = udp.SetWriteBuffer(socketBuffer)
-	e := &engine{udp: udp, udpAddr: udp.LocalAddr().(*net.UDPAddr), twcc: &twccFactory{initial: cfg.InitialBitrate}}
+	e := &engine{udp: udp, udpAddr: udp.LocalAddr().(*net.UDPAddr), twcc: &twccFactory{initial: cfg.InitialBitrate},
+		direct: &directFactory{}}
 	logs := pionLogs{log: cfg.Logger}
 
 	var se webrtc.SettingEngine
@@ -88,13 +92,12 @@ func newEngine(cfg Config) (*engine, error) {
 	// pick AES-256-GCM first. The HMAC-SHA1 profile stays for clients without GCM.
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 
-	m := &webrtc.MediaEngine{}
-	ir := &interceptor.Registry{}
-	if err := configureMedia(m, ir, e.twcc); err != nil {
+	e.m, e.ir, e.se = &webrtc.MediaEngine{}, &interceptor.Registry{}, se
+	e.ir.Add(e.direct) // first, so innermost: below every other interceptor
+	if err := configureMedia(e.m, e.ir, e.twcc); err != nil {
 		e.close()
 		return nil, err
 	}
-	e.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	return e, nil
 }
 

@@ -79,7 +79,13 @@ func TestForwardIntact(t *testing.T) {
 		a := c.waitPackets(pid+":audio", 0, 50, 10*time.Second)
 		src.checkIntact(c.name+" video", v, true)
 		src.checkIntact(c.name+" audio", a, false)
+		// Everything arrived by the direct SRTP path (srtpout.go): the keys it derived are
+		// the ones the subscriber decrypts with.
+		if n := participantOf(t, tn, "talk", "u-"+c.name).out.written(); n < uint64(len(v)+len(a)) {
+			t.Fatalf("%s: %d packets written directly, %d received", c.name, n, len(v)+len(a))
+		}
 	}
+	t.Logf("host's connection: %d packets written directly", participantOf(t, tn, "talk", "u-host").out.written())
 	st := subs[0].next("media.state", 5*time.Second, func(m msg) bool { return len(tracksOf(m)) == 2 })
 	if _, ok := st["hands"]; ok {
 		t.Fatalf("an attendee's state shows the raised hands: %v", st)

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
@@ -133,8 +132,8 @@ type tclient struct {
 	acceptReplays bool
 	// inner interceptors go below the default ones (they see packets first on the way in).
 	inner []interceptor.Factory
-	// srtpProfiles, when set, are the only SRTP protection profiles the client offers.
-	srtpProfiles []dtls.SRTPProtectionProfile
+	// tune, when set, adjusts the client's setting engine (SRTP profiles, DTLS role).
+	tune func(*webrtc.SettingEngine)
 }
 
 // errorf reports a failure from a client goroutine, unless the test is already over.
@@ -280,7 +279,7 @@ func (c *tclient) state() map[string]any {
 func (c *tclient) join() msg {
 	c.t.Helper()
 	c.sigMu.Lock() // a server offer may follow the reply at once
-	c.pc = newClientPC(c.t, c.iceConfig, c.acceptReplays, c.inner, c.srtpProfiles, c.networks...)
+	c.pc = newClientPC(c.t, c.iceConfig, c.acceptReplays, c.inner, c.tune, c.networks...)
 	pc := c.pc
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		// Offers are sent before they are applied (so before gathering): candidates trickle.
@@ -407,7 +406,7 @@ func (c *tclient) waitPackets(id string, from, n int, d time.Duration) []recvPkt
 // newClientPC is a browser stand-in: VP8 and Opus, the default interceptors (NACK, reports,
 // simulcast extensions, transport-cc feedback), loopback only, no mDNS.
 func newClientPC(t *testing.T, conf webrtc.Configuration, acceptReplays bool, inner []interceptor.Factory,
-	srtpProfiles []dtls.SRTPProtectionProfile, networks ...webrtc.NetworkType) *webrtc.PeerConnection {
+	tune func(*webrtc.SettingEngine), networks ...webrtc.NetworkType) *webrtc.PeerConnection {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -434,8 +433,8 @@ func newClientPC(t *testing.T, conf webrtc.Configuration, acceptReplays bool, in
 	se.SetNetworkTypes(networks)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.DisableSRTPReplayProtection(acceptReplays)
-	if len(srtpProfiles) > 0 {
-		se.SetSRTPProtectionProfiles(srtpProfiles...)
+	if tune != nil {
+		tune(&se)
 	}
 	se.LoggerFactory = pionLogs{log: testLogger()}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))

@@ -77,7 +77,7 @@ func TestSubscriberRunsNoReceiveLoops(t *testing.T) {
 		}
 		before = n
 	}
-	pc, _, err := e.newPeerConnection()
+	pc, _, _, err := e.newPeerConnection()
 	if err != nil {
 		t.Fatal(err)
 	}

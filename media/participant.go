@@ -2,6 +2,7 @@ package media
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,7 @@ type participant struct {
 	client ClientRef
 	actor  Actor
 	pc     *webrtc.PeerConnection
+	out    *srtpOut // its RTP's direct path (srtpout.go)
 	bwe    *estimator
 
 	pubs     map[string]*pubTrack  // kind → published track (live or withdrawn)
@@ -50,11 +52,11 @@ func (s *Session) newParticipant(req Request) (*participant, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc, tw, err := eng.newPeerConnection()
+	pc, tw, out, err := eng.newPeerConnection()
 	if err != nil {
 		return nil, err
 	}
-	p := &participant{id: ids.New("p_"), s: s, client: req.Client, actor: req.Actor, pc: pc,
+	p := &participant{id: ids.New("p_"), s: s, client: req.Client, actor: req.Actor, pc: pc, out: out,
 		bwe:  newEstimator(float64(s.n.cfg.InitialBitrate), tw),
 		pubs: make(map[string]*pubTrack), declared: make(map[string]string), downs: make(map[string]*downTrack)}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
@@ -63,7 +65,15 @@ func (s *Session) newParticipant(req Request) (*participant, error) {
 		}
 	})
 	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(pair *webrtc.ICECandidatePair) {
-		p.udp.Store(pair.Local != nil && pair.Local.Protocol == webrtc.ICEProtocolUDP)
+		udp := pair.Local != nil && pair.Local.Protocol == webrtc.ICEProtocolUDP
+		p.udp.Store(udp)
+		var remote netip.AddrPort
+		if udp && pair.Remote != nil {
+			if ip, err := netip.ParseAddr(pair.Remote.Address); err == nil {
+				remote = netip.AddrPortFrom(ip.Unmap(), pair.Remote.Port)
+			}
+		}
+		out.route(remote, udp)
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		if st == webrtc.PeerConnectionStateConnected && !p.connected.Swap(true) {

@@ -188,19 +188,29 @@ func configureTWCC(ir *interceptor.Registry, f *twccFactory) error {
 	return nil
 }
 
-// newPeerConnection makes a participant's peer connection with its TWCC estimator.
-func (e *engine) newPeerConnection() (*webrtc.PeerConnection, *twccEstimator, error) {
+// newPeerConnection makes a participant's peer connection with its TWCC estimator and its
+// direct RTP writer. Its API is its own, for the DTLS hooks the writer needs; the media
+// engine and interceptors are shared (Pion copies the media engine per connection anyway).
+func (e *engine) newPeerConnection() (*webrtc.PeerConnection, *twccEstimator, *srtpOut, error) {
+	out := newSRTPOut(e.udp)
+	se := e.se
+	se.SetDTLSKeyLogWriter(out)
+	se.SetDTLSServerHelloMessageHook(out.serverHello)
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(e.m), webrtc.WithInterceptorRegistry(e.ir), webrtc.WithSettingEngine(se))
 	e.twcc.mu.Lock()
 	defer e.twcc.mu.Unlock()
-	e.twcc.built = nil
-	pc, err := e.api.NewPeerConnection(webrtc.Configuration{})
+	e.twcc.built, e.direct.next = nil, out
+	// Header encryption (RFC 9335) would change what the direct writer must encrypt;
+	// browsers do not offer it by default.
+	pc, err := api.NewPeerConnection(webrtc.Configuration{RTPHeaderEncryptionPolicy: webrtc.RTPHeaderEncryptionPolicyDisable})
+	e.direct.next = nil
 	if err != nil {
-		return nil, nil, fmt.Errorf("media: new peer connection: %w", err)
+		return nil, nil, nil, fmt.Errorf("media: new peer connection: %w", err)
 	}
 	est := e.twcc.built
 	e.twcc.built = nil
 	if est == nil { // cannot happen with our registry; keep the REMB estimate then
 		est = newTWCCEstimator(0)
 	}
-	return pc, est, nil
+	return pc, est, out, nil
 }
