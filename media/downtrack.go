@@ -51,6 +51,11 @@ type downTrack struct {
 	epochs  [4]epoch // the latest numberings, newest at epochs[nEpochs%4], for NACKs (nack.go)
 	nEpochs int
 	rtxAt   *[nackHistory]uint16 // when each recent sequence number was last resent, in 10 ms; made at the first NACK
+	// For sender reports (report.go): packets and payload octets forwarded, and the RTP
+	// time of the newest frame with when its first packet was read.
+	srPkts, srOctets uint32
+	srTS             uint32
+	srAt             time.Time
 }
 
 // outPacket is one packet on its way to one subscriber, queued by pointer (a queue of
@@ -190,7 +195,12 @@ func (d *downTrack) offer(l *layer, p *rtp.Packet, key bool, now time.Time) *out
 	out := d.rewrite(p, d.seqOff, d.tsOff)
 	if int16(out.hdr.SequenceNumber-d.lastSeq) > 0 || !d.started || d.lastAt.IsZero() {
 		d.lastSeq, d.lastTS, d.lastAt = out.hdr.SequenceNumber, out.hdr.Timestamp, now
+		if out.hdr.Timestamp != d.srTS || d.srAt.IsZero() {
+			d.srTS, d.srAt = out.hdr.Timestamp, now
+		}
 	}
+	d.srPkts++
+	d.srOctets += uint32(len(out.payload))
 	return out
 }
 

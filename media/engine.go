@@ -102,8 +102,8 @@ func newEngine(cfg Config) (*engine, error) {
 }
 
 // configureMedia registers VP8 and Opus, the header extensions each direction needs, and
-// the interceptors: NACK generation (to publishers) and answering (to subscribers), RTCP
-// sender and receiver reports, transport-wide congestion feedback for publishers, and
+// the interceptors: NACK generation (to publishers; subscribers' NACKs are answered in
+// nack.go), receiver reports (sender reports are report.go's), transport-wide congestion feedback for publishers, and
 // transport-wide sequence numbers and a GCC estimate for subscribers that negotiate it.
 //
 // Only what is forwarded or used is negotiated: mid and rid (which stream is which),
@@ -173,30 +173,22 @@ func configureMedia(m *webrtc.MediaEngine, ir *interceptor.Registry, twf *twccFa
 	if err != nil {
 		return fmt.Errorf("media: receiver reports: %w", err)
 	}
-	sender, err := report.NewSenderInterceptor()
-	if err != nil {
-		return fmt.Errorf("media: sender reports: %w", err)
-	}
 	feedback, err := twcc.NewSenderInterceptor()
 	if err != nil {
 		return fmt.Errorf("media: TWCC feedback: %w", err)
 	}
-	// In Pion's order (ConfigureNack, ConfigureRTCPReports, then TWCC feedback); those that
-	// only serve received streams wait for one (lazyrecv.go).
+	// In Pion's order (ConfigureNack, ConfigureRTCPReports, then TWCC feedback). They only
+	// serve received streams, so each waits for one (lazyrecv.go). Sender reports are ours
+	// (report.go).
 	for _, x := range []struct {
 		name string
 		f    interceptor.Factory
-		lazy bool
 	}{
-		{"NACK generator", generator, true},
-		{"receiver report", receiver, true}, {"sender report", sender, false},
-		{"TWCC feedback", feedback, true},
+		{"NACK generator", generator}, {"receiver report", receiver}, {"TWCC feedback", feedback},
 	} {
-		f := x.f
-		if x.lazy {
-			if f, err = newLazyRecvFactory(x.name, x.f); err != nil {
-				return err
-			}
+		f, err := newLazyRecvFactory(x.name, x.f)
+		if err != nil {
+			return err
 		}
 		ir.Add(f)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/havenhealth/haven/broker"
@@ -147,12 +148,20 @@ type recvTrack struct {
 	id, kind string
 	ssrc     uint32
 	pkts     []recvPkt
+	srs      []recvSR
 }
 
 type recvPkt struct {
 	payload []byte
 	seq     uint16
+	ts      uint32
 	at      time.Time
+}
+
+// recvSR is a sender report received for a track, with the packets received before it.
+type recvSR struct {
+	sr     rtcp.SenderReport
+	before int
 }
 
 func (tn *tnode) client(name, room, kind string, rank int) *tclient {
@@ -291,7 +300,7 @@ func (c *tclient) join() msg {
 		c.over.Store(true) // what the closing connection's goroutines report is noise now
 		_ = pc.Close()
 	})
-	c.pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	c.pc.OnTrack(func(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 		rt := &recvTrack{id: tr.ID(), kind: tr.Kind().String(), ssrc: uint32(tr.SSRC())}
 		c.mu.Lock()
 		c.tracks[tr.ID()] = rt
@@ -303,8 +312,24 @@ func (c *tclient) join() msg {
 					return
 				}
 				c.mu.Lock()
-				rt.pkts = append(rt.pkts, recvPkt{payload: append([]byte(nil), p.Payload...), seq: p.SequenceNumber, at: time.Now()})
+				rt.pkts = append(rt.pkts, recvPkt{payload: append([]byte(nil), p.Payload...), seq: p.SequenceNumber,
+					ts: p.Timestamp, at: time.Now()})
 				c.mu.Unlock()
+			}
+		}()
+		go func() {
+			for {
+				pkts, _, err := rcv.ReadRTCP()
+				if err != nil {
+					return
+				}
+				for _, p := range pkts {
+					if sr, ok := p.(*rtcp.SenderReport); ok && sr.SSRC == rt.ssrc {
+						c.mu.Lock()
+						rt.srs = append(rt.srs, recvSR{sr: *sr, before: len(rt.pkts)})
+						c.mu.Unlock()
+					}
+				}
 			}
 		}()
 	})

@@ -45,6 +45,8 @@ type participant struct {
 	// udp is set while the selected ICE candidate pair is UDP: the fan-out then writes to
 	// the participant's tracks itself rather than through their queues (fanout.go).
 	udp atomic.Bool
+	// reporting is set while its sender reports are being written (report.go).
+	reporting atomic.Bool
 }
 
 func (s *Session) newParticipant(req Request) (*participant, error) {

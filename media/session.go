@@ -137,6 +137,7 @@ func (s *Session) tick(now time.Time, dt time.Duration) {
 		}
 	}
 	for _, p := range append([]*participant(nil), s.order...) { // unanswered drops from order
+		p.report()
 		p.chooseLayers(now)
 		if p.negotiating && now.Sub(p.offeredAt) > s.n.cfg.AnswerTimeout {
 			s.unanswered(p)
