@@ -258,7 +258,6 @@ func (d *downTrack) writeLoop() {
 				sent += d.write(<-d.q)
 				d.queued.Add(-1)
 			}
-			d.sub.out.flush()
 			if sent > 0 {
 				countOut(uint64(sent))
 			}
@@ -345,5 +344,4 @@ func (d *downTrack) needKeyframe() bool {
 
 func (d *downTrack) close() {
 	d.once.Do(func() { close(d.done) })
-	d.sub.out.flush()
 }

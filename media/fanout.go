@@ -43,13 +43,6 @@ func newFanout(workers int) *fanout {
 		go func() {
 			for j := range ch {
 				forward(j)
-				// Send the subscribers' batches (gso.go) at the end of a frame, or when
-				// nothing more waits: packets arriving together go out together.
-				if j.p.Marker || len(ch) == 0 {
-					for _, d := range j.downs {
-						d.sub.out.flush()
-					}
-				}
 			}
 		}()
 	}

@@ -46,9 +46,6 @@ func (d *downTrack) retransmit(seqs []uint16) {
 			d.queue(out)
 		}
 	}
-	if direct {
-		d.sub.out.flush()
-	}
 	if sent > 0 {
 		countOut(uint64(sent))
 	}

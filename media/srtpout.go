@@ -51,7 +51,6 @@ type srtpOut struct {
 	profile srtp.ProtectionProfile
 	off     bool   // this connection keeps Pion's path
 	sent    uint64 // packets written directly
-	gso     *gsoBatch
 }
 
 func newSRTPOut(sock *net.UDPConn) *srtpOut { return &srtpOut{sock: sock} }
@@ -166,9 +165,8 @@ type sendBuf struct {
 
 var sendBufs = sync.Pool{New: func() any { return &sendBuf{plain: make([]byte, 0, 1500), enc: make([]byte, 0, 1536)} }}
 
-// write encrypts one packet if this connection is written directly, and sends it or adds
-// it to the connection's batch (gso.go), which flush sends; ok is false when Pion's path
-// must take it.
+// write encrypts and sends one packet if this connection is written directly; ok is false
+// when Pion's path must take it.
 func (o *srtpOut) write(h *rtp.Header, payload []byte) (n int, ok bool, err error) {
 	to := o.to.Load()
 	if to == nil {
@@ -191,31 +189,14 @@ func (o *srtpOut) write(h *rtp.Header, payload []byte) (n int, ok bool, err erro
 		return 0, false, nil
 	}
 	enc, err := o.ctx.EncryptRTP(b.enc[:0], plain, &b.hdr)
+	o.sent++
+	o.mu.Unlock()
 	if err != nil {
-		o.mu.Unlock()
 		return 0, true, err
 	}
 	b.enc = enc[:0]
-	o.sent++
-	if gsoOn.Load() {
-		err = o.batch(enc, *to)
-		o.mu.Unlock()
-		return len(enc), true, err
-	}
-	o.mu.Unlock()
 	n, err = o.sock.WriteToUDPAddrPort(enc, *to)
 	return n, true, err
-}
-
-// flush sends what the connection's batch holds. Whoever writes a subscriber's packets
-// flushes once it has nothing more to write at once.
-func (o *srtpOut) flush() {
-	if !gsoOn.Load() {
-		return
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	_ = o.send() // a refused send is the socket's error, counted by nobody, as with Pion's
 }
 
 // written is how many packets were written directly.
