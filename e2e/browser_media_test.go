@@ -275,6 +275,8 @@ func TestBrowserWebinarMedia(t *testing.T) {
 	host.waitJS("own preview", `(() => { const t = document.querySelector(".tile.local"); return t && !t.classList.contains("no-video"); })()`, 15*time.Second)
 	host.screenshot("studio")
 
+	direct := `haven_media_connections_total{path="direct"}`
+	directBefore := metricValue(t, c.Nodes[0].URL, direct)
 	attID := att.joinAs(c, slug, fmt.Sprintf("Fern%d", sfx), "")
 	att.waitJS("sponsor shown to members", `[...document.querySelectorAll(".session-sponsor")].some((e) => e.textContent === "Sponsored by Acme Pumps")`, 10*time.Second)
 	att.click("join", `.session[data-state="live"] .session-join`)
@@ -283,6 +285,11 @@ func TestBrowserWebinarMedia(t *testing.T) {
 	att.waitInbound("receives the host's audio", 15*time.Second, func(in inbound) bool { return in.AudioPackets > 0 })
 	att.waitJS("host tile", fmt.Sprintf(`(() => { const t = document.querySelector('.tile[data-kind="video"][data-user=%q]'); return t && !t.classList.contains("no-video"); })()`, hostID), 10*time.Second)
 	att.screenshot("watching")
+	// Chromium answered the server's offer as DTLS client: its media came by the direct
+	// SRTP path (media/srtpout.go), with the keys the server derived.
+	if n := metricValue(t, c.Nodes[0].URL, direct); n <= directBefore {
+		t.Fatalf("%s: %v before the attendee joined, %v after", direct, directBefore, n)
+	}
 
 	// A room moderator (a host in the session) stops the host's video.
 	mod.joinAs(c, slug, fmt.Sprintf("Beacon%d", sfx), "moderator")
@@ -395,6 +402,8 @@ func TestBrowserSupportSession(t *testing.T) {
 	slug := c.mediaRoom(t, "support")
 	sfx := time.Now().UnixNano() % 1_000_000
 
+	pion := `haven_media_connections_total{path="pion"}`
+	pionBefore := metricValue(t, c.Nodes[0].URL, pion)
 	pages := []*browserMember{newMediaBrowser(t, "p1"), newMediaBrowser(t, "p2"), newMediaBrowser(t, "p3")}
 	pages[0].joinAs(c, slug, fmt.Sprintf("Harbor%d", sfx), "host")
 	pages[0].schedule("Tuesday evening circle", "")
@@ -428,6 +437,11 @@ func TestBrowserSupportSession(t *testing.T) {
 	pages[0].screenshot("grid")
 	for _, p := range pages {
 		p.checkConsole()
+	}
+	// Every page offered first to publish, and the server answered as DTLS server, so every
+	// connection's media came by the direct SRTP path.
+	if n := metricValue(t, c.Nodes[0].URL, pion); n != pionBefore {
+		t.Fatalf("%s: %v before, %v after: a connection fell back to Pion's path", pion, pionBefore, n)
 	}
 	t.Logf("support browser test took %v", time.Since(start).Round(time.Millisecond))
 }

@@ -91,6 +91,14 @@ func newEngine(cfg Config) (*engine, error) {
 	// first) runs on AES-NI and CLMUL, with 10 AES rounds to AES-256's 14; Pion would
 	// pick AES-256-GCM first. The HMAC-SHA1 profile stays for clients without GCM.
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
+	// Answering a client's offer (a publisher's first), take the DTLS server role
+	// (a=setup:passive, which RFC 5763 allows the answerer), as we do when the client answers
+	// ours: only as DTLS server can we derive the keys that the direct SRTP path needs
+	// (srtpout.go).
+	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
+		e.close()
+		return nil, fmt.Errorf("media: DTLS role: %w", err)
+	}
 
 	e.m, e.ir, e.se = &webrtc.MediaEngine{}, &interceptor.Registry{}, se
 	e.ir.Add(e.direct) // first, so innermost: below every other interceptor

@@ -28,6 +28,8 @@ var (
 		Name: "haven_media_bitrate_bps", Help: "RTP bitrate over the last second, by direction."}, []string{"direction"})
 	metricDrops = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "haven_media_packet_drops_total", Help: "RTP packets not forwarded to a subscriber, by reason."}, []string{"reason"})
+	metricConnections = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "haven_media_connections_total", Help: "Peer connections established, by the path of the RTP sent on them: direct (encrypted and written to the UDP socket by Haven) or pion (DTLS client role, TCP)."}, []string{"path"})
 	metricNACKs = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "haven_media_nacks_total", Help: "Packets subscribers asked to have retransmitted (NACKed)."})
 	metricPLIs = promauto.NewCounterVec(prometheus.CounterOpts{

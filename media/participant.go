@@ -79,6 +79,11 @@ func (s *Session) newParticipant(req Request) (*participant, error) {
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		if st == webrtc.PeerConnectionStateConnected && !p.connected.Swap(true) {
+			path := "pion"
+			if out.direct() {
+				path = "direct"
+			}
+			metricConnections.WithLabelValues(path).Inc()
 			s.post(func() {
 				for _, d := range p.downs {
 					if d.needKeyframe() {

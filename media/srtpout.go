@@ -34,10 +34,11 @@ import (
 // master secret and client random come from the DTLS key log, the server random, cipher
 // suite and SRTP profile from the server's hello. Both are per-connection hooks of the
 // connection's own setting engine (engine.newPeerConnection), so nothing is matched up
-// between connections. The server random is only known where we are the DTLS server,
-// which is every connection a client answers the server's offer on (browsers and Pion
-// answer as DTLS client); where we are the client, or the suite or profile is one we do
-// not know, the connection keeps Pion's path.
+// between connections. The server random is only known where we are the DTLS server:
+// browsers and Pion answer our offers as DTLS client, and we answer theirs as DTLS server
+// (engine.go). Where a client takes the server role all the same, or the suite or profile
+// is one we do not know, the connection keeps Pion's path (counted in
+// haven_media_connections_total{path="pion"}).
 
 // srtpOut is one peer connection's direct RTP writer.
 type srtpOut struct {
@@ -197,6 +198,13 @@ func (o *srtpOut) write(h *rtp.Header, payload []byte) (n int, ok bool, err erro
 	b.enc = enc[:0]
 	n, err = o.sock.WriteToUDPAddrPort(enc, *to)
 	return n, true, err
+}
+
+// direct reports whether RTP goes by this path now: keys known, reached over UDP.
+func (o *srtpOut) direct() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.ctx != nil && o.to.Load() != nil
 }
 
 // written is how many packets were written directly.
