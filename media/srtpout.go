@@ -50,7 +50,6 @@ type srtpOut struct {
 	random  []byte // server random, from our ServerHello
 	hash    prf.HashFunc
 	profile srtp.ProtectionProfile
-	off     bool   // this connection keeps Pion's path
 	sent    uint64 // packets written directly
 }
 
@@ -95,18 +94,15 @@ func (o *srtpOut) serverHello(m handshake.MessageServerHello) handshake.Message 
 }
 
 // Write takes the DTLS key log ("CLIENT_RANDOM <client random> <master secret>", hex) and
-// makes the connection's SRTP context from it. It never fails: a connection whose keys
-// cannot be made here keeps Pion's path.
+// makes the connection's SRTP context from it; a later handshake's line replaces it, as
+// Pion replaces its own. It never fails: a connection whose keys cannot be made here keeps
+// Pion's path. The master secret is not kept.
 func (o *srtpOut) Write(line []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.ctx != nil || o.off {
-		return len(line), nil
-	}
 	ctx, err := o.context(line)
 	if err != nil {
-		o.off = true
-		return len(line), nil //nolint:nilerr // see above
+		ctx = nil // Pion's path
 	}
 	o.ctx = ctx
 	return len(line), nil
@@ -148,7 +144,10 @@ func (x exporter) ExportKeyingMaterial(label string, context []byte, length int)
 }
 
 // route follows the connection's selected candidate pair: direct writes go to its remote
-// address while it is UDP.
+// address while it is UDP. A pair that turns to TCP mid-call hands the streams back to
+// Pion's SRTP context, which starts their rollover counters at zero: after a stream's
+// first 65,536 packets (some eight minutes of video) the receiver would then fail to
+// decrypt it. Pion does not renominate pairs, and browsers prefer UDP, so it is left so.
 func (o *srtpOut) route(remote netip.AddrPort, udp bool) {
 	if !udp || !remote.IsValid() {
 		o.to.Store(nil)
