@@ -111,8 +111,9 @@ func newEngine(cfg Config) (*engine, error) {
 
 // configureMedia registers VP8 and Opus, the header extensions each direction needs, and
 // the interceptors: NACK generation (to publishers; subscribers' NACKs are answered in
-// nack.go), receiver reports (sender reports are report.go's), transport-wide congestion feedback for publishers, and
-// transport-wide sequence numbers and a GCC estimate for subscribers that negotiate it.
+// nack.go), receiver reports (sender reports are report.go's), transport-wide congestion
+// feedback for publishers, and transport-wide sequence numbers and a GCC estimate for
+// subscribers that negotiate it.
 //
 // Only what is forwarded or used is negotiated: mid and rid (which stream is which),
 // transport-cc (publishers' congestion control) on the way in; audio level and video

@@ -25,8 +25,8 @@ import (
 // socket: about a third of the server's CPU when forwarding to hundreds of subscribers,
 // more than SRTP itself. A connection reached over UDP has one destination, so its RTP is
 // encrypted here with the connection's own keys and written straight to the ICE UDP
-// socket; the interceptors above (sender reports, transport-wide sequence numbers, GCC)
-// see every packet as before. Everything else — RTCP, ICE, DTLS, and RTP to connections
+// socket; the interceptors above (transport-wide sequence numbers, GCC) see every packet
+// as before. Everything else — RTCP, ICE, DTLS, and RTP to connections
 // over TCP — stays with Pion.
 //
 // pion/webrtc does not hand out a connection's SRTP keys, so they are derived the way
