@@ -67,12 +67,16 @@ func (s *Service) Edit(ctx context.Context, m *Member, seq int64, text string, o
 
 	cctx, cancel = s.ctx(ctx)
 	defer cancel()
-	edited, err := s.st.EditMessage(cctx, info.ID, seq, m.User.ID, d.Text, d.Now)
+	ae := storedAECase(d, msg.ID)
+	edited, err := s.st.EditMessage(cctx, info.ID, seq, m.User.ID, d.Text, d.Now, ae)
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return store.Message{}, protocol.Errorf(protocol.CodeConflict, "message %d was deleted", seq)
 		}
 		return store.Message{}, storeErr(fmt.Errorf("edit seq %d in room %s: %w", seq, m.Room.Slug, err), "message")
+	}
+	if ae != nil {
+		aeCaseStored()
 	}
 	s.PublishEphemeral(ctx, m.Room.Slug, protocol.MessageEdited{Type: "message_edited", Room: m.Room.Slug,
 		Seq: seq, Text: edited.Text, EditedAt: protocol.TS(edited.EditedAt)})

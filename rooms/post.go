@@ -67,7 +67,7 @@ func (s *Service) Post(ctx context.Context, m *Member, text, clientMsgID string,
 		return store.Message{}, storeErr(fmt.Errorf("post to room %s: %w", m.Room.Slug, err), "message")
 	}
 	if nm.AECase != nil && !dup {
-		aeCaseStored(d)
+		aeCaseStored()
 	}
 	m.rememberSend(clientMsgID, msg, d.Now)
 	if dup {

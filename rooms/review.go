@@ -57,7 +57,7 @@ func (s *Service) hold(ctx context.Context, d *Draft, clientMsgID, reason string
 		return store.Message{}, storeErr(fmt.Errorf("hold post in room %s: %w", m.Room.Slug, err), "held message")
 	}
 	if h.AECase != nil && !dup {
-		aeCaseStored(d)
+		aeCaseStored()
 	}
 	m.rememberHeld(clientMsgID, held.ID)
 	if dup {

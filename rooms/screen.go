@@ -21,13 +21,6 @@ type SafetySettings struct {
 	ResourceLinks []protocol.ResourceLink
 	// DefaultPIIPolicy is store.PIIWarn, PIIRedact or PIIHold; "" means warn.
 	DefaultPIIPolicy string
-	// AERetries is how many times a failed OpenAECase is tried again, in the background,
-	// before the case is logged at error level (the tries go on until it is stored);
-	// default 5.
-	AERetries int
-	// AERetryDelay is the first retry's delay, doubled for each later one up to a minute;
-	// default 500 ms.
-	AERetryDelay time.Duration
 }
 
 // SendOptions are the sender's choices for one post or edit.
@@ -58,7 +51,6 @@ type screening struct {
 	method    bool
 	terms     []string // crisis and method terms
 	adverse   []safety.Finding
-	aeStored  bool // the AE case was stored with the post (message or hold)
 	redacted  []string
 	personals int
 }
@@ -172,9 +164,6 @@ func (s *Service) afterScreen(ctx context.Context, d *Draft, msg store.Message, 
 	}
 	if sc.crisis {
 		s.crisisAlert(ctx, d, msg.Seq, heldID)
-	}
-	if len(sc.adverse) > 0 && !sc.aeStored {
-		s.openAECase(ctx, d, msg, heldID)
 	}
 }
 

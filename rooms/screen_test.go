@@ -28,33 +28,12 @@ type safetyStore struct {
 	mu        sync.Mutex
 	cases     []store.NewAECase
 	alerts    []store.NewCrisisAlert
-	failCases int // OpenAECase fails this many more times
-	lostReply int // OpenAECase stores the case but reports a failure this many more times
-	appendErr error
+	appendErr error // AppendMessage fails with it
+	editErr   error // EditMessage fails with it
 	failAlert bool
 }
 
-func (s *safetyStore) OpenAECase(_ context.Context, c store.NewAECase) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failCases > 0 {
-		s.failCases--
-		return "", errors.New("case store down")
-	}
-	for _, old := range s.cases {
-		if old.ID != "" && old.ID == c.ID {
-			return "", fmt.Errorf("case %s: %w", c.ID, store.ErrConflict)
-		}
-	}
-	s.cases = append(s.cases, c)
-	if s.lostReply > 0 {
-		s.lostReply--
-		return "", context.DeadlineExceeded
-	}
-	return "ae_1", nil
-}
-
-// AppendMessage records a case stored with its message, as OpenAECase does.
+// AppendMessage records a case stored with its message.
 func (s *safetyStore) AppendMessage(ctx context.Context, m store.NewMessage) (store.Message, bool, error) {
 	s.mu.Lock()
 	err := s.appendErr
@@ -64,13 +43,32 @@ func (s *safetyStore) AppendMessage(ctx context.Context, m store.NewMessage) (st
 	}
 	msg, dup, err := s.Store.AppendMessage(ctx, m)
 	if err == nil && !dup && m.AECase != nil {
-		c := *m.AECase
-		c.MessageID, c.MessageSeq = msg.ID, msg.Seq
-		s.mu.Lock()
-		s.cases = append(s.cases, c)
-		s.mu.Unlock()
+		s.record(*m.AECase, msg)
 	}
 	return msg, dup, err
+}
+
+// EditMessage records a case stored with the edit.
+func (s *safetyStore) EditMessage(ctx context.Context, roomID string, seq int64, authorID, text string, at time.Time,
+	ae *store.NewAECase) (store.Message, error) {
+	s.mu.Lock()
+	err := s.editErr
+	s.mu.Unlock()
+	if err != nil {
+		return store.Message{}, err
+	}
+	msg, err := s.Store.EditMessage(ctx, roomID, seq, authorID, text, at, ae)
+	if err == nil && ae != nil {
+		s.record(*ae, msg)
+	}
+	return msg, err
+}
+
+func (s *safetyStore) record(c store.NewAECase, msg store.Message) {
+	c.MessageID, c.MessageSeq = msg.ID, msg.Seq
+	s.mu.Lock()
+	s.cases = append(s.cases, c)
+	s.mu.Unlock()
 }
 
 func (s *safetyStore) RecordCrisisAlert(_ context.Context, a store.NewCrisisAlert) (string, error) {
@@ -154,7 +152,7 @@ func newScreenFixture(t *testing.T, policy string) *screenFixture {
 	br := broker.NewMemory()
 	f.svc = rooms.New(f.st, br, rooms.Config{PostRate: 10000, PostBurst: 10000, Screener: scr,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Safety: rooms.SafetySettings{ResourcesText: "Call 988.", AERetryDelay: time.Millisecond,
+		Safety: rooms.SafetySettings{ResourcesText: "Call 988.",
 			ResourceLinks: []protocol.ResourceLink{{Label: "988", URL: "https://988lifeline.org"}}}})
 	if err := br.Start(ctx, f); err != nil {
 		t.Fatal(err)
@@ -407,69 +405,41 @@ func TestScreenAdverseEventPostFailsWithItsCase(t *testing.T) {
 	}
 }
 
-// editToAE posts a harmless message and edits it to name an adverse event: a case that is
-// opened after its message is stored, the path that retries.
-func editToAE(t *testing.T, f *screenFixture) {
-	t.Helper()
-	ctx := context.Background()
+// An edit naming an adverse event that cannot be stored fails as a whole, its case with it:
+// the message keeps its text, the sender is told and can edit again, which opens the case
+// once.
+func TestScreenAdverseEventEditFailsWithItsCase(t *testing.T) {
+	f := newScreenFixture(t, "")
 	m := f.member(t)
+	ctx := context.Background()
 	msg, err := f.svc.Post(ctx, m, "see you at the meetup", "c1")
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.st.mu.Lock()
+	f.st.editErr = fmt.Errorf("edit: %w", store.ErrUnavailable)
+	f.st.mu.Unlock()
+	_, err = f.svc.Edit(ctx, m, msg.Seq, "metformin gave me a rash all over", rooms.SendOptions{})
+	wantScreenCode(t, err, protocol.CodeUnavailable)
+	if cases, _ := f.st.snapshot(); len(cases) != 0 {
+		t.Fatalf("cases = %+v after a failed edit", cases)
+	}
+	if got, err := f.st.MessageBySeq(ctx, "r1", msg.Seq); err != nil || got.Text != "see you at the meetup" {
+		t.Fatalf("message after a failed edit = %+v, %v", got, err)
+	}
+	f.st.mu.Lock()
+	f.st.editErr = nil
+	f.st.mu.Unlock()
 	if _, err := f.svc.Edit(ctx, m, msg.Seq, "metformin gave me a rash all over", rooms.SendOptions{}); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func TestScreenAdverseEventRetried(t *testing.T) {
-	f := newScreenFixture(t, "")
-	f.st.failCases = 2
-	editToAE(t, f)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if cases, _ := f.st.snapshot(); len(cases) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the case was not opened after retries")
-		}
-		time.Sleep(5 * time.Millisecond)
+	cases, _ := f.st.snapshot()
+	if len(cases) != 1 || cases[0].MessageSeq != msg.Seq || cases[0].MessageID != msg.ID {
+		t.Fatalf("cases = %+v, want one for seq %d", cases, msg.Seq)
 	}
-}
-
-// A store down for longer than AERetries tries still gets the case, once, when it is back;
-// so does one whose reply was lost after it stored the case (a timeout after commit).
-func TestScreenAdverseEventRetriedUntilStored(t *testing.T) {
-	for _, tc := range []struct {
-		name            string
-		fail, lostReply int
-	}{{"long outage", 9, 0}, {"lost reply", 0, 1}, {"lost reply after an outage", 7, 1}} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newScreenFixture(t, "")
-			f.st.mu.Lock()
-			f.st.failCases, f.st.lostReply = tc.fail, tc.lostReply
-			f.st.mu.Unlock()
-			editToAE(t, f)
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				f.st.mu.Lock()
-				done := f.st.failCases == 0 && f.st.lostReply == 0 && len(f.st.cases) > 0
-				f.st.mu.Unlock()
-				if done {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the case was not stored")
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-			time.Sleep(50 * time.Millisecond) // room for a wrong extra try
-			cases, _ := f.st.snapshot()
-			if len(cases) != 1 || cases[0].ID == "" || cases[0].MessageSeq == 0 {
-				t.Fatalf("cases = %+v, want one, with its ID and the message's seq", cases)
-			}
-		})
+	stored, err := f.st.AECase(ctx, cases[0].ID)
+	if err != nil || stored.MessageSeq != msg.Seq || stored.Text != "metformin gave me a rash all over" {
+		t.Fatalf("stored case = %+v, %v", stored, err)
 	}
 }
 

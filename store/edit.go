@@ -28,9 +28,12 @@ type MessageEdit struct {
 type MessageEdits interface {
 	// EditMessage replaces the text of authorID's message (roomID, seq) with text, keeps the
 	// previous text in the message's edit history (for moderators and audit) and returns the
-	// message with EditedAt = at. ErrNotFound if there is no such message by authorID;
-	// ErrConflict, with nothing stored, if the message is deleted.
-	EditMessage(ctx context.Context, roomID string, seq int64, authorID, text string, at time.Time) (Message, error)
+	// message with EditedAt = at. ae, when set, is the adverse-event case the new text opens,
+	// stored in the edit's own transaction with the message's ID and seq (and the message
+	// put under legal hold), so the edit and its case commit or fail together. ErrNotFound
+	// if there is no such message by authorID; ErrConflict, with nothing stored, if the
+	// message is deleted.
+	EditMessage(ctx context.Context, roomID string, seq int64, authorID, text string, at time.Time, ae *NewAECase) (Message, error)
 	// MessageEditHistory returns a message's earlier texts, oldest first.
 	MessageEditHistory(ctx context.Context, roomID string, seq int64) ([]MessageEdit, error)
 	// EditTimes returns when each edited message of a room with from <= seq <= to was last

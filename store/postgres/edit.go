@@ -11,7 +11,8 @@ import (
 
 // EditMessage keeps the previous text in message_edits and replaces it, in one transaction
 // that locks the message row, so two edits cannot both read the same previous text.
-func (s *Store) EditMessage(ctx context.Context, roomID string, seq int64, authorID, text string, at time.Time) (store.Message, error) {
+func (s *Store) EditMessage(ctx context.Context, roomID string, seq int64, authorID, text string, at time.Time,
+	ae *store.NewAECase) (store.Message, error) {
 	what := fmt.Sprintf("edit message %s/%d", roomID, seq)
 	ctx, cancel, err := s.begin(ctx)
 	if err != nil {
@@ -19,14 +20,15 @@ func (s *Store) EditMessage(ctx context.Context, roomID string, seq int64, autho
 	}
 	defer cancel()
 	at = ts(orNow(at))
-	m, err := s.editTx(ctx, roomID, seq, authorID, text, at)
+	m, err := s.editTx(ctx, roomID, seq, authorID, text, at, ae)
 	if err != nil {
 		return store.Message{}, mapErr(fmt.Errorf("%s: %w", what, err))
 	}
 	return m, nil
 }
 
-func (s *Store) editTx(ctx context.Context, roomID string, seq int64, authorID, text string, at time.Time) (store.Message, error) {
+func (s *Store) editTx(ctx context.Context, roomID string, seq int64, authorID, text string, at time.Time,
+	ae *store.NewAECase) (store.Message, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return store.Message{}, fmt.Errorf("begin: %w", err)
@@ -61,6 +63,13 @@ func (s *Store) editTx(ctx context.Context, roomID string, seq int64, authorID, 
 		return store.Message{}, err
 	}
 	m.EditedAt = at
+	if ae != nil {
+		c := *ae
+		c.MessageID, c.MessageSeq = m.ID, m.Seq
+		if _, err := insertAECase(ctx, tx, c); err != nil {
+			return store.Message{}, fmt.Errorf("adverse-event case: %w", err)
+		}
+	}
 	return m, tx.Commit()
 }
 

@@ -21,6 +21,7 @@ func runAdverse(t *testing.T, fresh func(t *testing.T) store.Store) {
 		{"AE/OpenAndRead", testAEOpen},
 		{"AE/OpenWithMessage", testAEWithMessage},
 		{"AE/OpenWithHold", testAEWithHold},
+		{"AE/OpenWithEdit", testAEWithEdit},
 		{"AE/ConfiguredDueTimes", testAEConfiguredDue},
 		{"AE/UnknownRoom", testAEUnknownRoom},
 		{"AE/SurvivesDeleteAndBan", testAESurvives},
@@ -127,6 +128,41 @@ func testAEWithMessage(t *testing.T, s store.Store) {
 	}
 	if res := erase(t, s, u, store.ErasureDelete); res.LegalHold != 1 {
 		t.Fatalf("erasure = %+v, want the case's message kept under legal hold", res)
+	}
+}
+
+// A case opened with an edit names the message and commits with the edit: an edit that is
+// refused (the message deleted) stores neither.
+func testAEWithEdit(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	r, u := mkRoom(t, s, "ae-edit"), mkUser(t, s, "ae-edit-author")
+	m := post(t, s, r, u, "", "see you at the meetup")
+	text := "since starting drugzol I get awful headaches"
+	newCase := func() *store.NewAECase {
+		return &store.NewAECase{ID: ids.New("ae_"), RoomID: r.ID, AuthorID: u.ID, Text: text,
+			Products: []string{"drugzol"}, Reactions: []string{"headache"}, AwareAt: t0}
+	}
+	ae := newCase()
+	edited, err := s.EditMessage(ctx, r.ID, m.Seq, u.ID, text, t0.Add(time.Minute), ae)
+	if err != nil || edited.Text != text {
+		t.Fatalf("edit with a case = %+v, %v", edited, err)
+	}
+	c, err := s.AECase(ctx, ae.ID)
+	if err != nil || c.MessageID != m.ID || c.MessageSeq != m.Seq || c.Text != text || c.Status != store.AEOpen {
+		t.Fatalf("case = %+v, %v", c, err)
+	}
+	gone := post(t, s, r, u, "", "another post")
+	if _, err := s.DeleteMessage(ctx, r.ID, gone.Seq, "author", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	refused := newCase()
+	_, err = s.EditMessage(ctx, r.ID, gone.Seq, u.ID, text, t0.Add(time.Minute), refused)
+	wantErr(t, err, store.ErrConflict, "edit of a deleted message with a case")
+	if _, err := s.AECase(ctx, refused.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a refused edit opened a case: %v", err)
+	}
+	if res := erase(t, s, u, store.ErasureDelete); res.LegalHold != 1 {
+		t.Fatalf("erasure = %+v, want the edited message kept under legal hold", res)
 	}
 }
 

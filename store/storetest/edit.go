@@ -32,7 +32,7 @@ func testEditKeepsHistory(t *testing.T, s store.Store) {
 	m1 := post(t, s, r, u, "c1", "call me on 555 0100")
 	m2 := post(t, s, r, u, "c2", "untouched")
 	at1, at2 := t0.Add(time.Minute), t0.Add(2*time.Minute)
-	got, err := s.EditMessage(ctx, r.ID, m1.Seq, u.ID, "call me here", at1)
+	got, err := s.EditMessage(ctx, r.ID, m1.Seq, u.ID, "call me here", at1, nil)
 	if err != nil {
 		t.Fatalf("edit: %v", err)
 	}
@@ -40,7 +40,7 @@ func testEditKeepsHistory(t *testing.T, s store.Store) {
 		!got.EditedAt.Equal(at1.Truncate(time.Microsecond)) || !got.CreatedAt.Equal(m1.CreatedAt) {
 		t.Fatalf("edited = %+v", got)
 	}
-	if _, err := s.EditMessage(ctx, r.ID, m1.Seq, u.ID, "third text", at2); err != nil {
+	if _, err := s.EditMessage(ctx, r.ID, m1.Seq, u.ID, "third text", at2, nil); err != nil {
 		t.Fatalf("second edit: %v", err)
 	}
 	read, err := s.MessageBySeq(ctx, r.ID, m1.Seq)
@@ -82,14 +82,14 @@ func testEditRefusals(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	r, u, v := mkRoom(t, s, "editr"), mkUser(t, s, "fay"), mkUser(t, s, "gus")
 	m := post(t, s, r, u, "c1", "original")
-	_, err := s.EditMessage(ctx, r.ID, m.Seq, v.ID, "hijacked", t0)
+	_, err := s.EditMessage(ctx, r.ID, m.Seq, v.ID, "hijacked", t0, nil)
 	wantErr(t, err, store.ErrNotFound, "edit by another member")
-	_, err = s.EditMessage(ctx, r.ID, 99, u.ID, "nothing there", t0)
+	_, err = s.EditMessage(ctx, r.ID, 99, u.ID, "nothing there", t0, nil)
 	wantErr(t, err, store.ErrNotFound, "edit of a missing seq")
 	if _, err := s.DeleteMessage(ctx, r.ID, m.Seq, "author", t0); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.EditMessage(ctx, r.ID, m.Seq, u.ID, "after deletion", t0)
+	_, err = s.EditMessage(ctx, r.ID, m.Seq, u.ID, "after deletion", t0, nil)
 	wantErr(t, err, store.ErrConflict, "edit of a deleted message")
 	read, err := s.MessageBySeq(ctx, r.ID, m.Seq)
 	if err != nil || read.Text != "original" {
@@ -137,7 +137,7 @@ func testEditHistoryRetention(t *testing.T, s store.Store) {
 	m1 := post(t, s, r, u, "c1", "first")
 	m2 := post(t, s, r, u, "c2", "second")
 	for _, m := range []store.Message{m1, m2} {
-		if _, err := s.EditMessage(ctx, r.ID, m.Seq, u.ID, m.Text+" (edited)", t0.Add(time.Minute)); err != nil {
+		if _, err := s.EditMessage(ctx, r.ID, m.Seq, u.ID, m.Text+" (edited)", t0.Add(time.Minute), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
