@@ -15,10 +15,16 @@ var metricScreen = promauto.NewCounterVec(prometheus.CounterOpts{
 	Help: "Posts and edits the safety screens acted on, by outcome (crisis, ae_case).",
 }, []string{"outcome"})
 
-// aeCase is the case a post with adverse-event findings opens: the original text as
-// received (before any redaction), awareness at server receipt.
-func aeCase(d *Draft, msg store.Message, heldID string) store.NewAECase {
-	c := store.NewAECase{RoomID: d.Member.Room.Info().ID, MessageID: msg.ID, MessageSeq: msg.Seq, HeldID: heldID,
+// storedAECase is the case of d's adverse-event findings to store with the post or edit
+// (its message ID, or "" when it is held), or nil when there are none: the original text as
+// received (before any redaction), awareness at server receipt. A case stored in the
+// post's own transaction cannot be lost between the two, and a store that fails refuses
+// the post, which the client sends again.
+func storedAECase(d *Draft, messageID string) *store.NewAECase {
+	if len(d.screen.adverse) == 0 {
+		return nil
+	}
+	c := &store.NewAECase{ID: ids.New("ae_"), RoomID: d.Member.Room.Info().ID, MessageID: messageID,
 		AuthorID: d.Member.User.ID, Text: d.screen.original, AwareAt: d.Now}
 	add := func(list []string, v string) []string {
 		if v == "" || slices.Contains(list, v) {
@@ -34,19 +40,6 @@ func aeCase(d *Draft, msg store.Message, heldID string) store.NewAECase {
 		}
 	}
 	return c
-}
-
-// storedAECase is the case of d's adverse-event findings to store with the post or edit
-// (its message ID, or "" when it is held), or nil when there are none: a case stored in
-// the post's own transaction cannot be lost between the two, and a store that fails
-// refuses the post, which the client sends again.
-func storedAECase(d *Draft, messageID string) *store.NewAECase {
-	if len(d.screen.adverse) == 0 {
-		return nil
-	}
-	c := aeCase(d, store.Message{ID: messageID}, "")
-	c.ID = ids.New("ae_")
-	return &c
 }
 
 // aeCaseStored counts a case stored with its post, hold or edit.
