@@ -372,6 +372,9 @@ func TestSafetyOverdueJob(t *testing.T) {
 		Rooms:  rooms.Config{PostRate: 10000, PostBurst: 10000},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Cases:  safetycases.Config{RegulatoryDays: 5, OverdueEvery: time.Hour, Now: clock.Now}}
+	if cfg.Safety, err = server.LoadSafetyConfig(""); err != nil { // the built-in screens
+		t.Fatal(err)
+	}
 	br := broker.NewMemory()
 	srv := server.New(cfg, st, br, broker.NewMemoryPresence())
 	if err := srv.Start(context.Background()); err != nil {
@@ -445,5 +448,31 @@ func TestSafetyOverdueJob(t *testing.T) {
 			t.Fatalf("the author got %v", m)
 		}
 	default:
+	}
+
+	// Cases the screens open with a post, and with an edit, run on the configured clock too
+	// (5 days, not the default 15), though each is stored in its post's transaction.
+	posted := send(t, k.authConn, k.room, aeText, "sc-ae-post")
+	plain := send(t, k.authConn, k.room, "see you at the meetup", "sc-ae-edit")
+	if r, err := k.authConn.Do(ctxT(t, 10*time.Second), "edit", map[string]any{"room": k.room,
+		"seq": plain.Int("seq"), "text": aeText}); err != nil || r.Type() != "ok" {
+		t.Fatalf("edit: %v %v", r, err)
+	}
+	cases, err := st.AECases(ctxT(t, 5*time.Second), store.AECaseFilter{RoomID: k.roomID}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, c := range cases {
+		if c.MessageSeq != posted.Int("seq") && c.MessageSeq != plain.Int("seq") {
+			continue
+		}
+		seen++
+		if got := c.RegulatoryDueAt.Sub(c.AwareAt); got != 5*24*time.Hour {
+			t.Errorf("case of seq %d: regulatory clock %v after awareness, want 5 days", c.MessageSeq, got)
+		}
+	}
+	if seen != 2 {
+		t.Fatalf("%d cases for the post and the edit, want 2: %+v", seen, cases)
 	}
 }

@@ -93,6 +93,12 @@ func (s *Service) Config() Config { return s.cfg }
 // Open stores a case with its due times computed from the configuration (AwareAt zero
 // means now).
 func (s *Service) Open(ctx context.Context, c store.NewAECase) (string, error) {
+	return s.st.OpenAECase(ctx, s.Prepare(c))
+}
+
+// Prepare sets what c leaves unset of its awareness (now) and due times (the configured
+// clocks). Cases stored with a post, a hold or an edit go through it too.
+func (s *Service) Prepare(c store.NewAECase) store.NewAECase {
 	if c.AwareAt.IsZero() {
 		c.AwareAt = s.cfg.Now()
 	}
@@ -103,7 +109,7 @@ func (s *Service) Open(ctx context.Context, c store.NewAECase) (string, error) {
 	if c.RegulatoryDueAt.IsZero() {
 		c.RegulatoryDueAt = reg
 	}
-	return s.st.OpenAECase(ctx, c)
+	return c
 }
 
 // overduePage bounds the cases one pass reads; the rest are alerted on the next pass.
