@@ -251,7 +251,7 @@ func TestWindowAndTrackStats(t *testing.T) {
 	s.onPacket(102, 3, now-3_000_000, now, true) // a retransmission
 	s.onPacket(106, 7, now-1_000_000, now, true) // 103-105 never came
 	s.onPacket(105, 6, now-1_000_000, now, true) // late: fills part of the gap
-	got, dups, gaps, lat := s.take()
+	got, dups, gaps, lat := s.take(nil, 0)
 	if got != 4 || dups != 1 || gaps != 3 || lat.n != 4 {
 		t.Fatalf("received %d dups %d gaps %d latencies %d", got, dups, gaps, lat.n)
 	}
@@ -261,12 +261,20 @@ func TestWindowAndTrackStats(t *testing.T) {
 	if s.total.Load() != 6 {
 		t.Errorf("total %d", s.total.Load())
 	}
-	if got, dups, gaps, lat = s.take(); got != 0 || dups != 0 || gaps != 0 || lat.n != 0 {
+	if got, dups, gaps, lat = s.take(nil, 0); got != 0 || dups != 0 || gaps != 0 || lat.n != 0 {
 		t.Fatal("take did not clear the window")
 	}
 	s.onPacket(107, 3, now, now, true) // number 3 again, but in a new window: counts
-	if got, _, gaps, _ = s.take(); got != 1 || gaps != 0 {
+	if got, _, gaps, _ = s.take(nil, 0); got != 1 || gaps != 0 {
 		t.Fatalf("after take: received %d gaps %d", got, gaps)
+	}
+	// Counted while the window was open-ended, numbered past the end it closed at: out.
+	s.onPacket(108, 11, now-1_000_000, now, true)
+	s.onPacket(109, 12, now-5_000_000, now, true)
+	s.onPacket(110, 20, now-9_000_000, now, true)
+	got, _, _, lat = s.take(&window{lo: [2]uint32{0, 10}, hi: [2]uint32{0, 13}}, trackAudio)
+	if got != 2 || lat.n != 2 || lat.quantile(1) > 5.5 {
+		t.Fatalf("closed window: received %d, latencies %d, slowest %v ms", got, lat.n, lat.quantile(1))
 	}
 }
 

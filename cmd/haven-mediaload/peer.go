@@ -456,7 +456,7 @@ func (p *publisher) sendVideo(t *webrtc.TrackLocalStaticRTP) {
 		ts := tsBase + uint32(time.Since(start).Seconds()*90000)
 		sizes := sh.packetSizes(size)
 		for i, n := range sizes {
-			num := p.next[trackVideo].Load()
+			num := p.next[trackVideo].Add(1) - 1 // counted before it is sent: see measure
 			b := vp8Header(buf[:0], uint16(frame), i == 0, key)
 			b = appendTrailer(b, max(n, len(b)+trailerLen), num, time.Now().UnixNano())
 			pkt.Header.Marker = i == len(sizes)-1
@@ -465,7 +465,6 @@ func (p *publisher) sendVideo(t *webrtc.TrackLocalStaticRTP) {
 			pkt.Payload = b
 			seq++
 			_ = t.WriteRTP(pkt) // fails only once closed
-			p.next[trackVideo].Store(num + 1)
 		}
 	}
 }
@@ -484,11 +483,10 @@ func (p *publisher) sendAudio(t *webrtc.TrackLocalStaticRTP) {
 			return
 		case <-tick.C:
 		}
-		num := p.next[trackAudio].Load()
+		num := p.next[trackAudio].Add(1) - 1
 		pkt.Header.SequenceNumber, pkt.Header.Timestamp = seq, ts
 		pkt.Payload = appendTrailer(append(buf[:0], 0xfc), p.shape.audioSize, num, time.Now().UnixNano())
 		_ = t.WriteRTP(pkt)
-		p.next[trackAudio].Store(num + 1)
 		seq++
 		ts += 960
 	}

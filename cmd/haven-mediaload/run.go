@@ -336,7 +336,7 @@ func (r *runner) measure(ctx context.Context, k int, srv *server, pub *publisher
 	}
 	for _, s := range subs { // anything before the window does not count
 		for _, t := range s.tracks {
-			t.take()
+			t.take(nil, 0)
 		}
 	}
 	var profErr chan error
@@ -370,6 +370,8 @@ func (r *runner) measure(ctx context.Context, k int, srv *server, pub *publisher
 		}
 	}
 	hi := [2]uint32{pub.next[0].Load(), pub.next[1].Load()}
+	closed := &window{lo: lo, hi: hi}
+	win.Store(closed) // at once: packets numbered from hi on are on their way already
 	cpu1, sys1, err := procCPU(srv.pid)
 	if err != nil {
 		return nil, err
@@ -380,7 +382,6 @@ func (r *runner) measure(ctx context.Context, k int, srv *server, pub *publisher
 	if err != nil {
 		return nil, err
 	}
-	win.Store(&window{lo: lo, hi: hi})
 	if err := sleepCtx(ctx, r.o.Settle); err != nil {
 		return nil, err
 	}
@@ -410,7 +411,7 @@ func (r *runner) measure(ctx context.Context, k int, srv *server, pub *publisher
 	for _, s := range subs {
 		var lost uint64
 		for t, ts := range s.tracks {
-			got, dups, gaps, l := ts.take()
+			got, dups, gaps, l := ts.take(closed, t)
 			st.Received += got
 			st.Duplicates += dups
 			st.SeqGaps += gaps

@@ -44,6 +44,18 @@ func (h *hist) add(ns int64) {
 	h.max = max(h.max, ns)
 }
 
+// remove takes back one add of ns (the maximum stays: an approximation for the rare
+// packet taken out of a window).
+func (h *hist) remove(ns int64) {
+	if ns < 0 {
+		ns = 0
+	}
+	if i := histIndex(ns); h.b[i] > 0 && h.n > 0 {
+		h.b[i]--
+		h.n--
+	}
+}
+
 func (h *hist) merge(o *hist) {
 	for i := range h.b {
 		h.b[i] += o.b[i]
@@ -91,6 +103,7 @@ const dedupSize = 1024
 type trackStats struct {
 	mu       sync.Mutex
 	seen     [dedupSize]uint32 // packet number + 1 at slot number % dedupSize
+	lats     [dedupSize]int64  // the latency recorded for it
 	received uint64            // distinct packets inside the window
 	dups     uint64
 	gaps     uint64 // forward jumps in the RTP sequence numbers the server assigned
@@ -130,14 +143,26 @@ func (s *trackStats) onPacket(seq uint16, num uint32, sent int64, now int64, in 
 		return
 	}
 	*slot = num + 1
+	s.lats[num%dedupSize] = now - sent
 	s.received++
 	s.lat.add(now - sent)
 }
 
-// take returns the window's figures and clears them for the next window.
-func (s *trackStats) take() (received, dups, gaps uint64, lat hist) {
+// take returns the window's figures and clears them for the next window. A packet counted
+// while the window was still open-ended but numbered at or past its end (the end is read
+// while packets are in flight) is taken out again: w is the closed window (nil before one
+// opens), k the track.
+func (s *trackStats) take(w *window, k int) (received, dups, gaps uint64, lat hist) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if w != nil {
+		for i, v := range s.seen {
+			if v != 0 && !inWindow(w, k, v-1) {
+				s.received--
+				s.lat.remove(s.lats[i])
+			}
+		}
+	}
 	received, dups, gaps, lat = s.received, s.dups, s.gaps, s.lat
 	s.received, s.dups, s.gaps, s.lat = 0, 0, 0, hist{}
 	s.seen = [dedupSize]uint32{}
