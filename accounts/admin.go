@@ -126,5 +126,6 @@ func (s *Service) SetRole(ctx context.Context, actor store.User, userID, role st
 		return store.User{}, storeErr("set role: reread user "+userID, err)
 	}
 	slog.InfoContext(ctx, "role changed", "actor", actor.ID, "user", u.ID, "role", u.Role, "verified", u.Verified)
+	s.cfg.OnUserChanged(u.ID)
 	return u, nil
 }

@@ -51,6 +51,10 @@ type Config struct {
 	// OnRevoke is called after a session is revoked, so the server can close that
 	// session's live WebSockets on every node. Default: nothing.
 	OnRevoke func(sessionID string)
+	// OnUserChanged is called after a user's global role or verification changed, so the
+	// server can have their live WebSockets on every node reconnect and take it up.
+	// Default: nothing.
+	OnUserChanged func(userID string)
 }
 
 // Defaults for the zero Config.
@@ -98,6 +102,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.OnRevoke == nil {
 		c.OnRevoke = func(string) {}
+	}
+	if c.OnUserChanged == nil {
+		c.OnUserChanged = func(string) {}
 	}
 	return c
 }

@@ -293,6 +293,8 @@ func (h *Hub) HandleMessage(channel string, payload []byte) {
 		for _, c := range h.snapshot(e.Session) {
 			go c.close(websocket.StatusPolicyViolation, "session revoked")
 		}
+	case rooms.KindUser:
+		h.reconnectUser(e.User)
 	case rooms.KindRoomUpdate, rooms.KindMember, rooms.KindRules:
 		// In line, not on a goroutine: the state must be in force before the events that
 		// announce it (published after it) reach members.
@@ -321,6 +323,32 @@ func (h *Hub) HandleReconnect() {
 		}
 		h.removeBanned()
 	}()
+}
+
+// UserChanged has the user's connections on every node reconnect: their role and badge are
+// read when a connection opens and shown in every room it joins, and what they may do
+// follows them, so a change takes effect by a fresh connection (the client recovers each
+// room with since, as after a drain).
+func (h *Hub) UserChanged(ctx context.Context, userID string) {
+	e := rooms.Event{Kind: rooms.KindUser, User: userID}
+	if err := h.br.Publish(ctx, broker.ControlChannel, e.Encode()); err != nil {
+		h.log.Warn("publish account change", "user", userID, "err", err)
+	}
+}
+
+// reconnectUser asks this node's connections of userID to reconnect, then closes them.
+func (h *Hub) reconnectUser(userID string) {
+	frame := mustJSON(protocol.Reconnect{Type: "reconnect", Reason: "account changed", RetryAfterMS: 0})
+	for _, c := range h.snapshot("") {
+		if c.user.ID != userID {
+			continue
+		}
+		go func() {
+			c.enqueue(frame)
+			c.waitDrained(time.Now().Add(2 * time.Second))
+			c.close(websocket.StatusNormalClosure, "account changed")
+		}()
+	}
 }
 
 // RevokeSession closes the session's connections on every node.

@@ -19,6 +19,7 @@ const (
 	KindToUser     = "to_user"   // Data: a client event for User's connections in Room only
 	KindModerators = "mods"      // Data: a client event for the room's moderators only (review queue)
 	KindRules      = "rules"     // control: Room's keyword rules changed; recompile them
+	KindUser       = "user"      // control: User's account (role, badge) changed; their connections reconnect
 )
 
 // Event is what travels on the broker. Data holds the client-facing event, encoded once by

@@ -78,6 +78,13 @@ func New(cfg Config, st store.Store, br broker.Broker, pres broker.Presence) *Se
 			next(sessionID)
 		}
 	}
+	nextChanged := cfg.Accounts.OnUserChanged
+	cfg.Accounts.OnUserChanged = func(userID string) {
+		s.hub.UserChanged(context.Background(), userID)
+		if nextChanged != nil {
+			nextChanged(userID)
+		}
+	}
 	s.accounts = accounts.New(st, cfg.Accounts)
 	cfg.Hub.NodeID = cfg.NodeID
 	cfg.Hub.Logger = cfg.Logger

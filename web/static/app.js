@@ -101,17 +101,21 @@ async function submitting(form, fn) {
 }
 
 async function signedIn(user, fresh) {
-  state.me = user;
+  showMe(user);
   $("#auth-view").hidden = true;
   $("#app-view").hidden = false;
-  const me = $("#me");
-  me.replaceChildren("Signed in as ", h("strong", {}, user.display_name));
-  $("#admin-link").hidden = user.role !== "admin";
-  $("#safety-link").hidden = !isReviewer(user);
   if (fresh || ["/login", "/signup"].includes(location.pathname)) history.replaceState(null, "", location.pathname.startsWith("/rooms/") || ["/admin", "/safety"].includes(location.pathname) ? location.pathname : "/");
   startSocket();
   await loadRooms();
   route();
+}
+
+/** The signed-in user in the header: name, and the links their role opens. */
+function showMe(user) {
+  state.me = user;
+  $("#me").replaceChildren("Signed in as ", h("strong", {}, user.display_name));
+  $("#admin-link").hidden = user.role !== "admin";
+  $("#safety-link").hidden = !isReviewer(user);
 }
 
 async function logout() {
@@ -163,7 +167,11 @@ function startSocket() {
       notify(ev.banned ? `You were banned from ${roomName(ev.room)}.` : `You were removed from ${roomName(ev.room)}: ${ev.reason || "no reason given"}`, { kind: "error", timeout: 0 });
     }
   });
-  s.on("reconnect", () => setBanner("reconnecting"));
+  s.on("reconnect", (ev) => {
+    setBanner("reconnecting");
+    // An admin changed our role or badge: the new connection carries it; the header too.
+    if (ev.reason === "account changed") api.me().then((r) => r?.user && showMe(r.user)).catch(() => {});
+  });
   initSafety(s, state.me, { onFollowup: () => { $("#safety-link").hidden = false; } });
   s.start();
 }
