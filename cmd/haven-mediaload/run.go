@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/havenhealth/haven/internal/progress"
 )
 
 // runner is one invocation: sign-ups shared by every run, results accumulated.
@@ -25,8 +27,7 @@ type runner struct {
 	admin  string // the host's token
 	res    *Result
 
-	phaseMu sync.Mutex
-	phase   func() string
+	phase progress.Line
 }
 
 // run parses args, runs every run's steps and prints the results. It returns an error when
@@ -48,7 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	r := &runner{o: o, id: runID(), hc: &http.Client{Timeout: 60 * time.Second}, ps: ps, stderr: stderr,
 		res: newResult(o)}
-	stop := r.progress()
+	stop := r.phase.Start(r.stderr, r.o.Quiet)
 	err = r.runAll(ctx)
 	stop()
 	if err != nil {
@@ -110,7 +111,7 @@ func (r *runner) runAll(ctx context.Context) error {
 func (r *runner) runOnce(ctx context.Context, k int, dataDir string) (*Run, error) {
 	srv := &server{url: r.o.URL, pid: r.o.PID, adminAddr: r.o.AdminAddr}
 	if r.o.Haven != "" {
-		r.setPhase(func() string { return fmt.Sprintf("run %d/%d: starting haven", k, r.o.Runs) })
+		r.phase.Set(func() string { return fmt.Sprintf("run %d/%d: starting haven", k, r.o.Runs) })
 		var err error
 		if srv, err = spawn(ctx, &r.o, dataDir, k); err != nil {
 			return nil, err
@@ -120,7 +121,7 @@ func (r *runner) runOnce(ctx context.Context, k int, dataDir string) (*Run, erro
 	rr := &Run{Run: k, LoadAvg: loadAvg()}
 	admin := r.admin
 
-	r.setPhase(func() string { return fmt.Sprintf("run %d/%d: publishing", k, r.o.Runs) })
+	r.phase.Set(func() string { return fmt.Sprintf("run %d/%d: publishing", k, r.o.Runs) })
 	sh := newShape(r.o.Bitrate, r.o.FPS, r.o.KeyEvery)
 	pub, err := startPublisher(ctx, r.ps, srv.url, admin, r.o.Room, sh)
 	if err != nil {
@@ -130,7 +131,7 @@ func (r *runner) runOnce(ctx context.Context, k int, dataDir string) (*Run, erro
 	var win atomic.Pointer[window]
 	var subs []*subscriber
 	defer func() {
-		r.setPhase(func() string { return fmt.Sprintf("run %d/%d: closing %d subscribers", k, r.o.Runs, len(subs)) })
+		r.phase.Set(func() string { return fmt.Sprintf("run %d/%d: closing %d subscribers", k, r.o.Runs, len(subs)) })
 		closeAll(subs)
 		pub.shutdown()
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -143,7 +144,7 @@ func (r *runner) runOnce(ctx context.Context, k int, dataDir string) (*Run, erro
 	}()
 
 	// Baseline: the publisher alone, so RSS and CPU per subscriber are what subscribers add.
-	if err := sleepCtx(ctx, r.o.Warmup+time.Second); err != nil {
+	if err := progress.Sleep(ctx, r.o.Warmup+time.Second); err != nil {
 		return rr, err
 	}
 	base, err := r.measure(ctx, k, srv, pub, nil, &win, 0, 0)
@@ -165,8 +166,8 @@ func (r *runner) runOnce(ctx context.Context, k int, dataDir string) (*Run, erro
 		if !srv.alive() {
 			return rr, errors.New("the server process is gone")
 		}
-		r.setPhase(func() string { return fmt.Sprintf("run %d/%d step %d: warming up", k, r.o.Runs, n) })
-		if err := sleepCtx(ctx, r.o.Warmup); err != nil {
+		r.phase.Set(func() string { return fmt.Sprintf("run %d/%d step %d: warming up", k, r.o.Runs, n) })
+		if err := progress.Sleep(ctx, r.o.Warmup); err != nil {
 			return rr, err
 		}
 		st, err := r.measure(ctx, k, srv, pub, subs, &win, n, base.ServerCores)
@@ -192,7 +193,7 @@ func (r *runner) runOnce(ctx context.Context, k int, dataDir string) (*Run, erro
 func (r *runner) prepare(ctx context.Context, dataDir string) error {
 	srv := &server{url: r.o.URL, pid: r.o.PID}
 	if r.o.Haven != "" {
-		r.setPhase(func() string { return "starting haven to sign viewers up" })
+		r.phase.Set(func() string { return "starting haven to sign viewers up" })
 		var err error
 		if srv, err = spawn(ctx, &r.o, dataDir, 0); err != nil {
 			return err
@@ -217,7 +218,7 @@ func (r *runner) signups(ctx context.Context, base string, n int) error {
 	need := n - len(r.tokens)
 	fresh := make([]string, need)
 	var done atomic.Int64
-	r.setPhase(func() string { return fmt.Sprintf("signing up %d/%d viewers", done.Load(), need) })
+	r.phase.Set(func() string { return fmt.Sprintf("signing up %d/%d viewers", done.Load(), need) })
 	errc := make(chan error, need)
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
@@ -248,7 +249,7 @@ func (r *runner) signups(ctx context.Context, base string, n int) error {
 func (r *runner) addSubscribers(ctx context.Context, k int, base string, n int, subs *[]*subscriber, win *atomic.Pointer[window]) (added []*subscriber, failed int) {
 	from := len(*subs)
 	var ok, bad atomic.Int64
-	r.setPhase(func() string {
+	r.phase.Set(func() string {
 		return fmt.Sprintf("run %d/%d step %d: connecting %d/%d subscribers (%d failed)", k, r.o.Runs, n, ok.Load(), n-from, bad.Load())
 	})
 	out := make([]*subscriber, n-from)
@@ -289,7 +290,7 @@ func (r *runner) addSubscribers(ctx context.Context, k int, base string, n int, 
 func (r *runner) waitReady(ctx context.Context, k, n int, all, added []*subscriber) error {
 	deadline := time.Now().Add(30 * time.Second)
 	var ready atomic.Int64
-	r.setPhase(func() string {
+	r.phase.Set(func() string {
 		var v, a int
 		for _, s := range added {
 			if s.tracks[trackVideo].total.Load() > 0 {
@@ -357,7 +358,7 @@ func (r *runner) measure(ctx context.Context, k int, srv *server, pub *publisher
 	pli0 := pub.plis.Load()
 	end := t0.Add(r.o.Window)
 	for time.Now().Before(end) {
-		r.setPhase(func() string {
+		r.phase.Set(func() string {
 			var pk uint64
 			for _, s := range subs {
 				pk += s.tracks[0].total.Load() + s.tracks[1].total.Load()
@@ -365,7 +366,7 @@ func (r *runner) measure(ctx context.Context, k int, srv *server, pub *publisher
 			return fmt.Sprintf("run %d/%d step %d: measuring %.0f/%.0fs, %d subscribers, %d packets received so far",
 				k, r.o.Runs, n, time.Since(t0).Seconds(), r.o.Window.Seconds(), len(subs), pk)
 		})
-		if err := sleepCtx(ctx, min(time.Second, time.Until(end))); err != nil {
+		if err := progress.Sleep(ctx, min(time.Second, time.Until(end))); err != nil {
 			return nil, err
 		}
 	}
@@ -382,7 +383,7 @@ func (r *runner) measure(ctx context.Context, k int, srv *server, pub *publisher
 	if err != nil {
 		return nil, err
 	}
-	if err := sleepCtx(ctx, r.o.Settle); err != nil {
+	if err := progress.Sleep(ctx, r.o.Settle); err != nil {
 		return nil, err
 	}
 	win.Store(nil)
@@ -475,53 +476,6 @@ func closeAll(subs []*subscriber) {
 		go func() { defer func() { <-sem; wg.Done() }(); s.close() }()
 	}
 	wg.Wait()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (r *runner) setPhase(f func() string) {
-	r.phaseMu.Lock()
-	r.phase = f
-	r.phaseMu.Unlock()
-}
-
-// progress prints the current phase to stderr once a second until stop is called.
-func (r *runner) progress() (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	start := time.Now()
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				r.phaseMu.Lock()
-				f := r.phase
-				r.phaseMu.Unlock()
-				if f != nil && !r.o.Quiet {
-					fmt.Fprintf(r.stderr, "[%6.1fs] %s\n", time.Since(start).Seconds(), f())
-				}
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
 }
 
 func runID() string {

@@ -129,7 +129,7 @@ func (r *runner) tokens(ctx context.Context, n int) ([]string, error) {
 	need := n - len(have)
 	fresh := make([]string, need)
 	var done atomic.Int64
-	r.setPhase(func() string { return fmt.Sprintf("signing up %d/%d members", done.Load(), need) })
+	r.phase.Set(func() string { return fmt.Sprintf("signing up %d/%d members", done.Load(), need) })
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/havenhealth/haven/internal/progress"
 )
 
 // runner is one run's state.
@@ -23,8 +25,7 @@ type runner struct {
 	stderr io.Writer
 	res    *Result
 
-	phaseMu sync.Mutex
-	phase   func() string
+	phase progress.Line
 
 	errMu sync.Mutex
 	errs  map[string]int // distinct error text → count
@@ -66,7 +67,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	base := snapshotCounters()
-	stop := r.progress()
+	stop := r.phase.Start(r.stderr, r.o.Quiet)
 	start := time.Now()
 	switch o.Scenario {
 	case "idle":
@@ -137,39 +138,6 @@ func (r *runner) errorList() ([]ErrorCount, int) {
 	return out, total
 }
 
-func (r *runner) setPhase(f func() string) {
-	r.phaseMu.Lock()
-	r.phase = f
-	r.phaseMu.Unlock()
-}
-
-// progress prints the current phase's status to stderr once a second until stop is called.
-func (r *runner) progress() (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	start := time.Now()
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				r.phaseMu.Lock()
-				f := r.phase
-				r.phaseMu.Unlock()
-				if f != nil && !r.o.Quiet {
-					fmt.Fprintf(r.stderr, "[%5.1fs] %s\n", time.Since(start).Seconds(), f())
-				}
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
-}
-
 // member is one connection the scenario wants to keep.
 type member struct {
 	c        *conn
@@ -194,7 +162,7 @@ func (r *runner) connectAll(ctx context.Context, tokens []string, room func(i in
 	n := len(tokens)
 	out := make([]*member, n)
 	var connected, failed atomic.Int64
-	r.setPhase(func() string {
+	r.phase.Set(func() string {
 		return fmt.Sprintf("connecting: %d/%d joined, %d failed", connected.Load(), n, failed.Load())
 	})
 	if conc <= 0 || conc > n {

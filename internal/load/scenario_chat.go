@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/havenhealth/haven/internal/progress"
 )
 
 // roomState is what senders learned about one room.
@@ -183,8 +185,8 @@ func (r *runner) chat(ctx context.Context) error {
 		return fmt.Errorf("no member could connect")
 	}
 
-	r.setPhase(func() string { return fmt.Sprintf("settling after %d joins", r.res.Setup.Connected) })
-	if err := sleepCtx(ctx, o.Settle); err != nil {
+	r.phase.Set(func() string { return fmt.Sprintf("settling after %d joins", r.res.Setup.Connected) })
+	if err := progress.Sleep(ctx, o.Settle); err != nil {
 		return err
 	}
 	mark := r.markCPU()
@@ -193,7 +195,7 @@ func (r *runner) chat(ctx context.Context) error {
 		st := &stepStats{rate: rate, rejectedBy: map[string]int{}}
 		steps = append(steps, st)
 		cr.cur.Store(st)
-		r.setPhase(cr.progress(fmt.Sprintf("step %d/%d at %g/s", k+1, len(o.Rates), rate), st, ms))
+		r.phase.Set(cr.progress(fmt.Sprintf("step %d/%d at %g/s", k+1, len(o.Rates), rate), st, ms))
 		stepStart := time.Now()
 		end := stepStart.Add(o.Duration)
 		interval := time.Duration(float64(len(senders)) / rate * float64(time.Second))
@@ -205,7 +207,7 @@ func (r *runner) chat(ctx context.Context) error {
 				rs := cr.tracks[m.c.idx].rs
 				next := stepStart.Add(interval * time.Duration(j) / time.Duration(len(senders)))
 				for next.Before(end) {
-					if sleepCtx(ctx, time.Until(next)) != nil {
+					if progress.Sleep(ctx, time.Until(next)) != nil {
 						return
 					}
 					cr.send(ctx, m, rs)
@@ -214,7 +216,7 @@ func (r *runner) chat(ctx context.Context) error {
 			}()
 		}
 		wg.Wait()
-		if err := sleepCtx(ctx, time.Until(end)); err != nil {
+		if err := progress.Sleep(ctx, time.Until(end)); err != nil {
 			return err
 		}
 		st.seconds = time.Since(stepStart).Seconds()
@@ -224,11 +226,11 @@ func (r *runner) chat(ctx context.Context) error {
 	drain := &stepStats{rejectedBy: map[string]int{}}
 	cr.cur.Store(drain)
 	drainStart := time.Now()
-	r.setPhase(func() string {
+	r.phase.Set(func() string {
 		return fmt.Sprintf("draining: %d members behind", cr.behind(ms))
 	})
 	for time.Since(drainStart) < o.Drain && (cr.outstanding(steps) > 0 || cr.behind(ms) > 0) {
-		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+		if err := progress.Sleep(ctx, 20*time.Millisecond); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/havenhealth/haven/internal/progress"
 )
 
 // recordSetup notes how many members got in and how long it took.
@@ -19,17 +21,6 @@ func (r *runner) recordSetup(ms []*member, start time.Time) {
 	r.res.Setup.Connected = n
 	r.res.Setup.ConnectSeconds = round2(time.Since(start).Seconds())
 	r.res.Setup.Join = h.summary()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // idle connects N members to one room, holds them for -duration without traffic and
@@ -50,8 +41,8 @@ func (r *runner) idle(ctx context.Context) error {
 	if r.res.Setup.Connected == 0 {
 		return fmt.Errorf("no member could connect")
 	}
-	r.setPhase(func() string { return fmt.Sprintf("settling: %d connections", r.res.Setup.Connected) })
-	if err := sleepCtx(ctx, time.Second); err != nil {
+	r.phase.Set(func() string { return fmt.Sprintf("settling: %d connections", r.res.Setup.Connected) })
+	if err := progress.Sleep(ctx, time.Second); err != nil {
 		return err
 	}
 	joined, _, err := r.serverRSS(ctx)
@@ -59,7 +50,7 @@ func (r *runner) idle(ctx context.Context) error {
 		return err
 	}
 	holdStart := time.Now()
-	r.setPhase(func() string {
+	r.phase.Set(func() string {
 		gone := 0
 		for _, m := range ms {
 			if m != nil {
@@ -70,7 +61,7 @@ func (r *runner) idle(ctx context.Context) error {
 		}
 		return fmt.Sprintf("holding %d idle connections (%.0fs of %s), %d disconnected", r.res.Setup.Connected, time.Since(holdStart).Seconds(), r.o.Duration, gone)
 	})
-	if err := sleepCtx(ctx, r.o.Duration); err != nil {
+	if err := progress.Sleep(ctx, r.o.Duration); err != nil {
 		return err
 	}
 	end, _, err := r.serverRSS(ctx)

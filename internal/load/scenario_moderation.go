@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/havenhealth/haven/internal/progress"
 )
 
 // TargetP99 is issue 4's bound: a mute or a removal is in effect on every node at p99 below it.
@@ -226,7 +228,7 @@ func (mr *modRun) probe(ctx context.Context, c *conn, deadline time.Time, done f
 		if time.Now().Add(backoff).After(deadline) {
 			return 0, fmt.Errorf("not in effect within %s", mr.r.o.Timeout)
 		}
-		if err := sleepCtx(ctx, backoff); err != nil {
+		if err := progress.Sleep(ctx, backoff); err != nil {
 			return 0, err
 		}
 		backoff = min(2*backoff, 10*time.Millisecond)
@@ -365,7 +367,7 @@ func (r *runner) moderation(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.setPhase(func() string { return "looking up member ids" })
+	r.phase.Set(func() string { return "looking up member ids" })
 	ids, err := r.userIDs(ctx, toks)
 	if err != nil {
 		return err
@@ -416,8 +418,8 @@ func (r *runner) moderation(ctx context.Context) error {
 	r.res.Moderation = res
 	r.res.Senders, r.res.MessageBytes = len(members), o.Size
 
-	r.setPhase(func() string { return fmt.Sprintf("settling after %d joins", r.res.Setup.Connected) })
-	if err := sleepCtx(ctx, o.Settle); err != nil {
+	r.phase.Set(func() string { return fmt.Sprintf("settling after %d joins", r.res.Setup.Connected) })
+	if err := progress.Sleep(ctx, o.Settle); err != nil {
 		return err
 	}
 	mark := r.markCPU()
@@ -427,7 +429,7 @@ func (r *runner) moderation(ctx context.Context) error {
 	go func() { defer wg.Done(); mr.background(ctx, members, o.Rates[0], stop) }()
 	actStart := time.Now()
 	end := actStart.Add(o.Duration)
-	r.setPhase(func() string {
+	r.phase.Set(func() string {
 		return fmt.Sprintf("%d cycles, %d failed: mute in effect p50 %.1f ms p99 %.1f ms, removed p50 %.1f ms p99 %.1f ms; background %d sent",
 			mr.cycles.Load(), mr.failed.Load(), mr.muteEffect.quantile(0.5), mr.muteEffect.quantile(0.99),
 			mr.removeEffect.quantile(0.5), mr.removeEffect.quantile(0.99), mr.bg.sent.Load())
@@ -453,7 +455,7 @@ func (r *runner) moderation(ctx context.Context) error {
 		return st.sent.Load() - st.acked.Load() - st.rejected.Load() - st.failed.Load()
 	}
 	for time.Since(drainStart) < o.Drain && outstanding() > 0 {
-		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+		if err := progress.Sleep(ctx, 20*time.Millisecond); err != nil {
 			return err
 		}
 	}
