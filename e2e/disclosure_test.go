@@ -286,7 +286,13 @@ func runDisclosureSuite(t *testing.T, s setup) {
 			out["affiliation"] != "" || out["verified_clinician"] != true || !hasBadge(out["user"], "clinician:Verified clinician") {
 			t.Fatalf("clear affiliation, verify: %d %v", st, out)
 		}
-		// The next post is checked against the stored affiliation, on whichever node.
+		// The member's connection is asked to reconnect, so its presence carries the change;
+		// the next post, from the new connection, is checked against the stored affiliation.
+		if ev, err := repConn.Next(ctxT(t, 10*time.Second), "reconnect"); err != nil || ev.Str("reason") != "account changed" {
+			t.Fatalf("reconnect after the badge change = %v, %v", ev, err)
+		}
+		repConn = c.dial(far, rep)
+		join(t, repConn, room, nil)
 		r := send(t, repConn, room, promo+" (as a clinician)", "promo-3")
 		if r.Type() != "ok" {
 			t.Fatalf("post after the affiliation was cleared: %v", r)

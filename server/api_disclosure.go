@@ -38,6 +38,7 @@ func (s *Server) setBadges(w http.ResponseWriter, r *http.Request, _ store.Sessi
 		httpx.WriteError(w, r, err)
 		return
 	}
+	s.hub.UserChanged(r.Context(), target.ID) // presence and typing carry the badges
 	httpx.WriteJSON(w, http.StatusOK, badgesReply{User: accounts.Public(target),
 		Affiliation: target.Affiliation, VerifiedClinician: target.Verified})
 }
