@@ -151,6 +151,37 @@ func TestDeadOwnerToldToTheRoomOnce(t *testing.T) {
 	}
 }
 
+// TestNewClaimNotToldLost: a live mark of a dead owner found while a new owner holds the
+// room (between that owner's claim and its own mark) is not reported: the new session
+// announces itself, and an owner_lost after that would contradict it. Once the room has no
+// owner at all, the room is told, once.
+func TestNewClaimNotToldLost(t *testing.T) {
+	a, _, reg, bs := twoNodesOnBus(t, func(c *Config) { c.OwnerTTL = time.Minute })
+	host := a.client("host", "talk", "webinar", RankHost)
+	host.must("media.start", nil)
+	host.join()
+	reg.mu.Lock()
+	reg.owners["talk"] = memoryOwner{node: "n3", expires: time.Now().Add(time.Minute)} // mark still n1
+	reg.mu.Unlock()
+	time.Sleep(2500 * time.Millisecond) // both nodes sweep, twice
+	if slices.ContainsFunc(bs.roomEvents(), func(e string) bool { return strings.Contains(e, "owner_lost") }) {
+		t.Fatalf("room events %q: owner_lost while n3 holds the room", bs.roomEvents())
+	}
+	if live, _ := reg.Live(context.Background()); live["talk"] != "n1" {
+		t.Fatalf("live marks %v: n1's mark forgotten while n3 holds the room", live)
+	}
+	reg.mu.Lock()
+	reg.owners["talk"] = memoryOwner{node: "n3", expires: time.Now()} // n3 died before marking
+	reg.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.ContainsFunc(bs.roomEvents(), func(e string) bool { return strings.Contains(e, "owner_lost") }) {
+		if time.Now().After(deadline) {
+			t.Fatalf("room events %q; want owner_lost once the room has no owner", bs.roomEvents())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestOwnerBackTellsTheRoomAgain: an owner that lost its record (Redis out of reach for
 // longer than its lifetime) while its session ran is reported lost by another node; when
 // it renews the record it tells the room the session runs after all.

@@ -180,9 +180,12 @@ func (n *Node) watch() {
 	n.sweepLive(current)
 }
 
-// sweepLive tells the room of each session whose live mark names a node that no longer
-// owns it: the owner died without ending it. The room may have no members in the session
-// at all, so no node would notice otherwise. Forget lets exactly one node tell it.
+// sweepLive tells the room of each session whose live mark names a node while the room has
+// no owner: the owner died without ending it. The room may have no members in the session
+// at all, so no node would notice otherwise. Forget lets exactly one node tell it. A mark
+// naming another node than a live owner is left alone: that owner is between its claim and
+// its own mark, which replaces this one, and it tells the room media.started, which an
+// owner_lost sent now could follow.
 func (n *Node) sweepLive(current map[string]string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -193,7 +196,7 @@ func (n *Node) sweepLive(current map[string]string) {
 	}
 	for room, claimant := range marks {
 		owner, err := n.ownerOf(current, room)
-		if err != nil || owner == claimant {
+		if err != nil || owner != "" {
 			continue
 		}
 		if told, err := n.reg.Forget(ctx, room, claimant); err == nil && told {
