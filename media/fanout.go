@@ -20,13 +20,6 @@ import (
 // fanQueue is how many packets a fan-out worker may have waiting: more than a keyframe.
 const fanQueue = 256
 
-// maxLag is how long after it was read a packet may still be forwarded. A worker further
-// behind than that (the node is overloaded) drops what it takes from its queue, counted as
-// late, until it has caught up: media that late is no use to a live audience, and the
-// queue alone would let a second or more build up (256 packets are 1.8 s of video at
-// 1.2 Mbit/s, five of audio). Subscribers recover with a keyframe request.
-const maxLag = 500 * time.Millisecond
-
 // fanJob is one packet for one worker's share of a layer's subscribers.
 type fanJob struct {
 	l     *layer
@@ -49,10 +42,6 @@ func newFanout(workers int) *fanout {
 		f.work = append(f.work, ch)
 		go func() {
 			for j := range ch {
-				if time.Since(j.now) > maxLag {
-					dropsLate.Add(float64(len(j.downs)))
-					continue
-				}
 				forward(j)
 			}
 		}()

@@ -131,20 +131,6 @@ func TestFanoutBehind(t *testing.T) {
 	}
 }
 
-// TestFanoutDropsLate: a worker that takes a packet read more than maxLag ago drops it for
-// its subscribers, counted as late; a fresh one is forwarded.
-func TestFanoutDropsLate(t *testing.T) {
-	f := newFanout(1)
-	t.Cleanup(f.close)
-	downs := []*downTrack{{sub: &participant{}}, {sub: &participant{}}} // not connected: offer skips them
-	before := value(dropsLate)
-	f.work[0] <- fanJob{l: &layer{}, p: &rtp.Packet{}, now: time.Now().Add(-2 * maxLag), downs: downs}
-	waitFor(t, 5*time.Second, "late drops counted", func() bool { return value(dropsLate) == before+2 })
-	f.work[0] <- fanJob{l: &layer{}, p: &rtp.Packet{}, now: time.Now(), downs: downs}
-	f.work[0] <- fanJob{l: &layer{}, p: &rtp.Packet{}, now: time.Now().Add(-2 * maxLag), downs: downs[:1]}
-	waitFor(t, 5*time.Second, "the next late drop", func() bool { return value(dropsLate) == before+3 })
-}
-
 // TestDirectWaitsForQueue: when a subscriber's candidate pair turns to UDP while packets
 // wait in its queue (they queue before the pair is known), the fan-out keeps queueing
 // until the writer has written them, rather than overtaking them with direct writes.

@@ -11,7 +11,6 @@ const (
 	dropMuted     = "muted"      // a host muted the source
 	dropLayer     = "layer"      // waiting for a keyframe on the subscriber's layer
 	dropRTX       = "retransmit" // a NACKed packet not resent: the subscriber's queue is congested
-	dropLate      = "late"       // read more than maxLag before its fan-out worker got to it
 )
 
 var (
@@ -51,7 +50,6 @@ var (
 	dropsMuted      = metricDrops.WithLabelValues(dropMuted)
 	dropsLayer      = metricDrops.WithLabelValues(dropLayer)
 	dropsRetransmit = metricDrops.WithLabelValues(dropRTX)
-	dropsLate       = metricDrops.WithLabelValues(dropLate)
 	plisIn          = metricPLIs.WithLabelValues("from_subscriber")
 	plisOut         = metricPLIs.WithLabelValues("to_publisher")
 	bitrateIn       = metricBitrate.WithLabelValues("in")
