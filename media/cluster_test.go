@@ -127,24 +127,43 @@ func TestOwnerLost(t *testing.T) {
 	host.next("media.ended", 5*time.Second, func(m msg) bool { return m.str("reason") == "moved" })
 }
 
-// TestDeadOwnerToldToTheRoomOnce: a session whose owner died while no other node had a
-// member in it (the host alone) is still reported to its room, by exactly one node.
-func TestDeadOwnerToldToTheRoomOnce(t *testing.T) {
-	a, _, reg, bs := twoNodesOnBus(t, func(c *Config) { c.OwnerTTL = time.Minute })
-	host := a.client("host", "talk", "webinar", RankHost)
+// webinarOnBus starts a webinar on n1 of two nodes on one bus, its host alone in it. The
+// registry's records last a minute, so only the test expires or replaces them.
+func webinarOnBus(t *testing.T) (a *tnode, host *tclient, reg *MemoryRegistry, bs *bus) {
+	t.Helper()
+	a, _, reg, bs = twoNodesOnBus(t, func(c *Config) { c.OwnerTTL = time.Minute })
+	host = a.client("host", "talk", "webinar", RankHost)
 	host.must("media.start", nil)
 	host.join()
+	return a, host, reg, bs
+}
+
+// setOwner sets the record of room talk, as a claim or an expiry would.
+func setOwner(reg *MemoryRegistry, node string, expires time.Time) {
 	reg.mu.Lock()
-	reg.owners["talk"] = memoryOwner{node: "n1", expires: time.Now()} // n1 stopped refreshing
+	reg.owners["talk"] = memoryOwner{node: node, expires: expires}
 	reg.mu.Unlock()
-	want := `talk: {"type":"media.ended","room":"talk","reason":"owner_lost"}`
+}
+
+// waitRoomEvent waits up to 5 s for a room event containing s.
+func (bs *bus) waitRoomEvent(t *testing.T, s string) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for !slices.Contains(bs.roomEvents(), want) {
+	for !slices.ContainsFunc(bs.roomEvents(), func(e string) bool { return strings.Contains(e, s) }) {
 		if time.Now().After(deadline) {
-			t.Fatalf("room events %q; want %s", bs.roomEvents(), want)
+			t.Fatalf("room events %q; want one with %s", bs.roomEvents(), s)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestDeadOwnerToldToTheRoomOnce: a session whose owner died while no other node had a
+// member in it (the host alone) is still reported to its room, by exactly one node.
+func TestDeadOwnerToldToTheRoomOnce(t *testing.T) {
+	_, _, reg, bs := webinarOnBus(t)
+	setOwner(reg, "n1", time.Now()) // n1 stopped refreshing
+	want := `talk: {"type":"media.ended","room":"talk","reason":"owner_lost"}`
+	bs.waitRoomEvent(t, want)
 	time.Sleep(2500 * time.Millisecond) // both nodes sweep again, twice
 	if n := len(slices.DeleteFunc(bs.roomEvents(), func(e string) bool { return e != want })); n != 1 {
 		t.Fatalf("the room was told %d times", n)
@@ -156,57 +175,34 @@ func TestDeadOwnerToldToTheRoomOnce(t *testing.T) {
 // announces itself, and an owner_lost after that would contradict it. Once the room has no
 // owner at all, the room is told, once.
 func TestNewClaimNotToldLost(t *testing.T) {
-	a, _, reg, bs := twoNodesOnBus(t, func(c *Config) { c.OwnerTTL = time.Minute })
-	host := a.client("host", "talk", "webinar", RankHost)
-	host.must("media.start", nil)
-	host.join()
-	reg.mu.Lock()
-	reg.owners["talk"] = memoryOwner{node: "n3", expires: time.Now().Add(time.Minute)} // mark still n1
-	reg.mu.Unlock()
-	time.Sleep(2500 * time.Millisecond) // both nodes sweep, twice
+	_, _, reg, bs := webinarOnBus(t)
+	setOwner(reg, "n3", time.Now().Add(time.Minute)) // the mark still names n1
+	time.Sleep(2500 * time.Millisecond)              // both nodes sweep, twice
 	if slices.ContainsFunc(bs.roomEvents(), func(e string) bool { return strings.Contains(e, "owner_lost") }) {
 		t.Fatalf("room events %q: owner_lost while n3 holds the room", bs.roomEvents())
 	}
 	if live, _ := reg.Live(context.Background()); live["talk"] != "n1" {
 		t.Fatalf("live marks %v: n1's mark forgotten while n3 holds the room", live)
 	}
-	reg.mu.Lock()
-	reg.owners["talk"] = memoryOwner{node: "n3", expires: time.Now()} // n3 died before marking
-	reg.mu.Unlock()
-	deadline := time.Now().Add(5 * time.Second)
-	for !slices.ContainsFunc(bs.roomEvents(), func(e string) bool { return strings.Contains(e, "owner_lost") }) {
-		if time.Now().After(deadline) {
-			t.Fatalf("room events %q; want owner_lost once the room has no owner", bs.roomEvents())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	setOwner(reg, "n3", time.Now()) // n3 died before marking
+	bs.waitRoomEvent(t, "owner_lost")
 }
 
 // TestOwnerBackTellsTheRoomAgain: an owner that lost its record (Redis out of reach for
 // longer than its lifetime) while its session ran is reported lost by another node; when
 // it renews the record it tells the room the session runs after all.
 func TestOwnerBackTellsTheRoomAgain(t *testing.T) {
-	a, _, reg, bs := twoNodesOnBus(t, func(c *Config) { c.OwnerTTL = time.Minute })
-	host := a.client("host", "talk", "webinar", RankHost)
-	host.must("media.start", nil)
-	host.join()
+	a, host, reg, bs := webinarOnBus(t)
 	started := func() int {
 		return len(slices.DeleteFunc(bs.roomEvents(), func(e string) bool { return !strings.Contains(e, `"media.started"`) }))
 	}
 	if n := started(); n != 1 {
 		t.Fatalf("media.started told %d times at the start", n)
 	}
-	reg.mu.Lock()
-	reg.owners["talk"] = memoryOwner{node: "n1", expires: time.Now()}
-	reg.mu.Unlock()
-	deadline := time.Now().Add(5 * time.Second)
-	for !slices.ContainsFunc(bs.roomEvents(), func(e string) bool { return strings.Contains(e, "owner_lost") }) {
-		if time.Now().After(deadline) {
-			t.Fatalf("room events %q; want owner_lost", bs.roomEvents())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	setOwner(reg, "n1", time.Now())
+	bs.waitRoomEvent(t, "owner_lost")
 	a.n.heartbeat()
+	deadline := time.Now().Add(5 * time.Second)
 	for started() != 2 {
 		if time.Now().After(deadline) {
 			t.Fatalf("room events %q; want media.started again after the renewal", bs.roomEvents())

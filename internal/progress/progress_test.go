@@ -1,52 +1,42 @@
 package progress
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// lines receives what the line prints, one write at a time.
+type lines chan string
 
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+func (l lines) Write(p []byte) (int, error) {
+	l <- string(p)
+	return len(p), nil
 }
 
 func TestLine(t *testing.T) {
 	var l Line
-	var out syncBuf
 	l.Set(func() string { return "connecting 3/10" })
-	stop := l.Start(&out, false)
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(out.String(), "s] connecting 3/10\n") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no progress line in 5 s: %q", out.String())
+	out := make(lines, 16)
+	stop := l.Start(out, false)
+	select {
+	case got := <-out:
+		if !strings.HasSuffix(got, "s] connecting 3/10\n") {
+			t.Fatalf("progress line %q", got)
 		}
-		time.Sleep(20 * time.Millisecond)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no progress line in 5 s")
 	}
 	stop()
 
-	var quiet syncBuf
-	stop = l.Start(&quiet, true)
+	quiet := make(lines, 16)
+	stop = l.Start(quiet, true)
 	time.Sleep(1100 * time.Millisecond)
 	stop()
-	if quiet.String() != "" {
-		t.Fatalf("quiet printed %q", quiet.String())
+	if len(quiet) != 0 {
+		t.Fatalf("quiet printed %q", <-quiet)
 	}
 }
 
