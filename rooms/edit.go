@@ -67,7 +67,7 @@ func (s *Service) Edit(ctx context.Context, m *Member, seq int64, text string, o
 
 	cctx, cancel = s.ctx(ctx)
 	defer cancel()
-	ae := storedAECase(d, msg.ID)
+	ae := s.storedAECase(d, msg.ID)
 	edited, err := s.st.EditMessage(cctx, info.ID, seq, m.User.ID, d.Text, d.Now, ae)
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {

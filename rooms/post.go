@@ -60,7 +60,7 @@ func (s *Service) Post(ctx context.Context, m *Member, text, clientMsgID string,
 	start := time.Now()
 	nm := store.NewMessage{ID: ids.New("m_"), RoomID: info.ID, AuthorID: m.User.ID,
 		ClientMsgID: clientMsgID, Text: d.Text, CreatedAt: d.Now}
-	nm.AECase = storedAECase(d, nm.ID)
+	nm.AECase = s.storedAECase(d, nm.ID)
 	msg, dup, err := s.st.AppendMessage(cctx, nm)
 	observeStore("append", start, err)
 	if err != nil {

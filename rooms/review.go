@@ -49,7 +49,7 @@ func (s *Service) hold(ctx context.Context, d *Draft, clientMsgID, reason string
 	if d.Rule != nil {
 		h.RuleID = d.Rule.ID
 	}
-	h.AECase = storedAECase(d, "")
+	h.AECase = s.storedAECase(d, "")
 	cctx, cancel := s.ctx(ctx)
 	defer cancel()
 	held, dup, err := s.st.HoldMessage(cctx, h)

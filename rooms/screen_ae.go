@@ -20,7 +20,7 @@ var metricScreen = promauto.NewCounterVec(prometheus.CounterOpts{
 // received (before any redaction), awareness at server receipt. A case stored in the
 // post's own transaction cannot be lost between the two, and a store that fails refuses
 // the post, which the client sends again.
-func storedAECase(d *Draft, messageID string) *store.NewAECase {
+func (s *Service) storedAECase(d *Draft, messageID string) *store.NewAECase {
 	if len(d.screen.adverse) == 0 {
 		return nil
 	}
@@ -38,6 +38,9 @@ func storedAECase(d *Draft, messageID string) *store.NewAECase {
 		if f.Start >= 0 && f.Start < f.End && f.End <= len(d.screen.original) {
 			c.Terms = add(c.Terms, d.screen.original[f.Start:f.End])
 		}
+	}
+	if s.cfg.PrepareAECase != nil {
+		*c = s.cfg.PrepareAECase(*c)
 	}
 	return c
 }

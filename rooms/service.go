@@ -40,6 +40,9 @@ type Config struct {
 	Consent ConsentPolicy
 	// Safety is the deployment's crisis resources and default personal-information policy.
 	Safety SafetySettings
+	// PrepareAECase sets the due times of the adverse-event cases the screens open, by the
+	// deployment's clocks (safetycases.Service.Prepare); nil leaves the store's defaults.
+	PrepareAECase func(store.NewAECase) store.NewAECase
 }
 
 func (c *Config) defaults() {

@@ -97,7 +97,8 @@ func (s *Service) Open(ctx context.Context, c store.NewAECase) (string, error) {
 }
 
 // Prepare sets what c leaves unset of its awareness (now) and due times (the configured
-// clocks). Cases stored with a post, a hold or an edit go through it too.
+// clocks). The screens' cases, stored with their post, hold or edit, go through it too
+// (rooms.Config.PrepareAECase).
 func (s *Service) Prepare(c store.NewAECase) store.NewAECase {
 	if c.AwareAt.IsZero() {
 		c.AwareAt = s.cfg.Now()

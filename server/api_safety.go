@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/havenhealth/haven/internal/httpx"
 	"github.com/havenhealth/haven/protocol"
@@ -56,43 +55,6 @@ func (s *Server) reviewer(h userHandler) userHandler {
 
 // Cases returns the node's case clock service (due times, overdue job).
 func (s *Server) Cases() *safetycases.Service { return s.cases }
-
-// caseStore opens cases with the deployment's configured due times, whoever calls
-// OpenAECase (the moderation pipeline calls the store directly).
-type caseStore struct {
-	store.Store
-	cases *safetycases.Service
-}
-
-func (c caseStore) OpenAECase(ctx context.Context, nc store.NewAECase) (string, error) {
-	return c.cases.Open(ctx, nc)
-}
-
-// The pipeline stores a case in the same transaction as the post, hold or edit that opens
-// it; these give it the configured due times first.
-
-func (c caseStore) AppendMessage(ctx context.Context, m store.NewMessage) (store.Message, bool, error) {
-	m.AECase = c.prepared(m.AECase)
-	return c.Store.AppendMessage(ctx, m)
-}
-
-func (c caseStore) HoldMessage(ctx context.Context, h store.HeldMessage) (store.HeldMessage, bool, error) {
-	h.AECase = c.prepared(h.AECase)
-	return c.Store.HoldMessage(ctx, h)
-}
-
-func (c caseStore) EditMessage(ctx context.Context, roomID string, seq int64, authorID, text string, at time.Time,
-	ae *store.NewAECase) (store.Message, error) {
-	return c.Store.EditMessage(ctx, roomID, seq, authorID, text, at, c.prepared(ae))
-}
-
-func (c caseStore) prepared(ae *store.NewAECase) *store.NewAECase {
-	if ae == nil {
-		return nil
-	}
-	p := c.cases.Prepare(*ae)
-	return &p
-}
 
 // safetyErr maps a store failure to what the reviewer sees.
 func safetyErr(err error, what string) error {

@@ -69,8 +69,9 @@ func New(cfg Config, st store.Store, br broker.Broker, pres broker.Presence) *Se
 	s.cases = safetycases.New(st, cfg.Cases, s.notifyOverdue)
 	s.retention = retention.New(st, retention.Config{Interval: cfg.Privacy.RetentionInterval,
 		Now: cfg.Privacy.Now, Logger: cfg.Logger})
-	// Cases the pipeline opens get the configured due times.
-	s.rooms = rooms.New(caseStore{Store: st, cases: s.cases}, br, cfg.Rooms)
+	// Cases the screens open get the configured due times.
+	cfg.Rooms.PrepareAECase = s.cases.Prepare
+	s.rooms = rooms.New(st, br, cfg.Rooms)
 	next := cfg.Accounts.OnRevoke
 	cfg.Accounts.OnRevoke = func(sessionID string) {
 		s.hub.RevokeSession(context.Background(), sessionID)
