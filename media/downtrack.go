@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
@@ -32,15 +33,16 @@ type downTrack struct {
 	ssrc    uint32
 	pt      uint8
 	ws      webrtc.TrackLocalWriter
-	extOut  map[string]uint8 // forwarded extension URI → the subscriber's id
-	absSend uint8            // the subscriber's abs-send-time id, 0 if not negotiated
-	current int              // layer being forwarded; -1 before the first keyframe
-	target  int              // layer wanted; the switch happens on its next keyframe
-	manual  int              // layer fixed by media.layer; -1 is auto
-	upVotes int              // ticks in a row that asked for a higher layer (hysteresis)
-	probed  bool             // target was reached by probing above the TWCC estimate
-	needKey bool             // video: forward nothing until a keyframe
-	resync  bool             // recompute offsets at the next forwarded packet
+	chain   interceptor.RTPWriter // the connection's interceptor chain for this stream, once known (sendbatch.go)
+	extOut  map[string]uint8      // forwarded extension URI → the subscriber's id
+	absSend uint8                 // the subscriber's abs-send-time id, 0 if not negotiated
+	current int                   // layer being forwarded; -1 before the first keyframe
+	target  int                   // layer wanted; the switch happens on its next keyframe
+	manual  int                   // layer fixed by media.layer; -1 is auto
+	upVotes int                   // ticks in a row that asked for a higher layer (hysteresis)
+	probed  bool                  // target was reached by probing above the TWCC estimate
+	needKey bool                  // video: forward nothing until a keyframe
+	resync  bool                  // recompute offsets at the next forwarded packet
 	started bool
 	seqOff  uint16
 	tsOff   uint32
@@ -67,6 +69,7 @@ type outPacket struct {
 	hdr     rtp.Header
 	payload []byte
 	ws      webrtc.TrackLocalWriter
+	chain   interceptor.RTPWriter
 	absSend uint8
 	abs     [3]byte
 	exts    [3]rtp.Extension
@@ -140,7 +143,7 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 
 func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
 	d.mu.Lock()
-	d.bound = false
+	d.bound, d.chain = false, nil
 	d.mu.Unlock()
 	return nil
 }
@@ -206,8 +209,11 @@ func (d *downTrack) offer(l *layer, p *rtp.Packet, key bool, now time.Time) *out
 
 // rewrite makes p this subscriber's, numbered with the given offsets (d.mu held).
 func (d *downTrack) rewrite(p *rtp.Packet, seqOff uint16, tsOff uint32) *outPacket {
+	if d.chain == nil && d.sub.out != nil {
+		d.chain = d.sub.out.chain(d.ssrc) // bound by Pion just after Bind
+	}
 	out := outPackets.Get().(*outPacket)
-	out.hdr, out.payload, out.ws, out.absSend = p.Header, p.Payload, d.ws, d.absSend
+	out.hdr, out.payload, out.ws, out.chain, out.absSend = p.Header, p.Payload, d.ws, d.chain, d.absSend
 	out.hdr.SSRC, out.hdr.PayloadType = d.ssrc, d.pt
 	out.hdr.SequenceNumber = p.SequenceNumber + seqOff
 	out.hdr.Timestamp = p.Timestamp + tsOff
@@ -238,7 +244,7 @@ func (d *downTrack) queue(out *outPacket) {
 // publisher's payload and header fields it pointed at.
 func release(out *outPacket) {
 	clear(out.exts[:])
-	out.hdr, out.payload, out.ws = rtp.Header{}, nil, nil
+	out.hdr, out.payload, out.ws, out.chain = rtp.Header{}, nil, nil, nil
 	outPackets.Put(out)
 }
 
@@ -268,16 +274,21 @@ func (d *downTrack) writeLoop() {
 // write sends p (SRTP and the socket write) and releases it; it returns the bytes sent,
 // which the caller counts.
 func (d *downTrack) write(p *outPacket) int {
-	if p.absSend != 0 {
-		_, _ = rtp.NewAbsSendTimeExtension(time.Now()).MarshalTo(p.abs[:]) // three bytes; cannot fail
-		_ = p.hdr.SetExtension(p.absSend, p.abs[:])
-	}
+	p.stampAbsSend()
 	n, err := p.ws.WriteRTP(&p.hdr, p.payload)
 	release(p)
 	if err != nil {
 		return 0 // closed or not yet connected: the session cleans up
 	}
 	return n
+}
+
+// stampAbsSend sets the abs-send-time extension, if negotiated, to now.
+func (p *outPacket) stampAbsSend() {
+	if p.absSend != 0 {
+		_, _ = rtp.NewAbsSendTimeExtension(time.Now()).MarshalTo(p.abs[:]) // three bytes; cannot fail
+		_ = p.hdr.SetExtension(p.absSend, p.abs[:])
+	}
 }
 
 // readRTCP handles what the subscriber says about this track: keyframe requests go to the

@@ -15,6 +15,7 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/net/ipv4"
 )
 
 // nackHistory is how many recent packets of each published video layer subscribers can
@@ -42,6 +43,7 @@ type engine struct {
 	udpAddr *net.UDPAddr // where the UDP port is bound (the embedded TURN relays only here)
 	twcc    *twccFactory // each subscriber's transport-wide congestion control estimate
 	direct  *directFactory
+	batch   *ipv4.PacketConn // udp, for batched writes (sendbatch.go)
 }
 
 func newEngine(cfg Config) (*engine, error) {
@@ -57,7 +59,7 @@ func newEngine(cfg Config) (*engine, error) {
 	_ = udp.SetReadBuffer(socketBuffer)
 	_ = udp.SetWriteBuffer(socketBuffer)
 	e := &engine{udp: udp, udpAddr: udp.LocalAddr().(*net.UDPAddr), twcc: &twccFactory{initial: cfg.InitialBitrate},
-		direct: &directFactory{}}
+		direct: &directFactory{}, batch: ipv4.NewPacketConn(udp)}
 	logs := pionLogs{log: cfg.Logger}
 
 	var se webrtc.SettingEngine
@@ -106,6 +108,7 @@ func newEngine(cfg Config) (*engine, error) {
 		e.close()
 		return nil, err
 	}
+	e.ir.Add(&chainFactory{direct: e.direct}) // last, so outermost: the whole chain's writer
 	return e, nil
 }
 

@@ -47,7 +47,7 @@ func TestSRTPProfile(t *testing.T) {
 			if cipher != tc.want {
 				t.Fatalf("SRTP profile %q, want %q", cipher, tc.want)
 			}
-			direct := participantOf(t, tn, "talk", "u-att-"+tc.name).out.written()
+			direct, _ := participantOf(t, tn, "talk", "u-att-"+tc.name).out.written()
 			if tc.direct != (direct >= uint64(len(got))) || !tc.direct && direct != 0 {
 				t.Fatalf("%d packets written directly, %d received; direct path wanted: %v", direct, len(got), tc.direct)
 			}

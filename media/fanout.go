@@ -81,21 +81,25 @@ func (f *fanout) close() {
 	}
 }
 
-// forward offers j's packet to each of its subscribers, writing it at once to those
-// reached over UDP and queueing it for the others. Bytes are counted once per share.
+// forward offers j's packet to each of its subscribers, writing it to those reached over
+// UDP (batched: sendbatch.go) and queueing it for the others. Bytes are counted once per
+// share.
 func forward(j fanJob) {
 	var sent uint64
+	b := sendBatches.Get().(*sendBatch)
 	for _, d := range j.downs {
 		out := d.offer(j.l, j.p, j.key, j.now)
 		if out == nil {
 			continue
 		}
 		if d.direct() {
-			sent += uint64(d.write(out))
+			sent += uint64(d.writeBatched(out, b))
 		} else {
 			d.queue(out)
 		}
 	}
+	b.flush()
+	sendBatches.Put(b)
 	if sent > 0 {
 		countOut(sent)
 	}

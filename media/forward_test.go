@@ -80,12 +80,17 @@ func TestForwardIntact(t *testing.T) {
 		src.checkIntact(c.name+" video", v, true)
 		src.checkIntact(c.name+" audio", a, false)
 		// Everything arrived by the direct SRTP path (srtpout.go): the keys it derived are
-		// the ones the subscriber decrypts with.
-		if n := participantOf(t, tn, "talk", "u-"+c.name).out.written(); n < uint64(len(v)+len(a)) {
-			t.Fatalf("%s: %d packets written directly, %d received", c.name, n, len(v)+len(a))
+		// the ones the subscriber decrypts with. The fan-out sent most of it in batches
+		// (sendbatch.go); the first packets may wait in the subscriber's queue for its
+		// candidate pair and are sent one by one.
+		n, batched := participantOf(t, tn, "talk", "u-"+c.name).out.written()
+		if n < uint64(len(v)+len(a)) || batched < n/2 {
+			t.Fatalf("%s: %d packets written directly, %d of them in batches, %d received", c.name, n, batched, len(v)+len(a))
 		}
+		t.Logf("%s: %d packets written directly, %d of them in batches", c.name, n, batched)
 	}
-	t.Logf("host's connection: %d packets written directly", participantOf(t, tn, "talk", "u-host").out.written())
+	hostSent, _ := participantOf(t, tn, "talk", "u-host").out.written()
+	t.Logf("host's connection: %d packets written directly", hostSent)
 	st := subs[0].next("media.state", 5*time.Second, func(m msg) bool { return len(tracksOf(m)) == 2 })
 	if _, ok := st["hands"]; ok {
 		t.Fatalf("an attendee's state shows the raised hands: %v", st)

@@ -11,6 +11,7 @@ const (
 	dropMuted     = "muted"      // a host muted the source
 	dropLayer     = "layer"      // waiting for a keyframe on the subscriber's layer
 	dropRTX       = "retransmit" // a NACKed packet not resent: the subscriber's queue is congested
+	dropSend      = "send_error" // the kernel refused the packet (sendbatch.go)
 )
 
 var (
@@ -50,6 +51,7 @@ var (
 	dropsMuted      = metricDrops.WithLabelValues(dropMuted)
 	dropsLayer      = metricDrops.WithLabelValues(dropLayer)
 	dropsRetransmit = metricDrops.WithLabelValues(dropRTX)
+	dropsSend       = metricDrops.WithLabelValues(dropSend)
 	plisIn          = metricPLIs.WithLabelValues("from_subscriber")
 	plisOut         = metricPLIs.WithLabelValues("to_publisher")
 	bitrateIn       = metricBitrate.WithLabelValues("in")

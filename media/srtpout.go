@@ -18,6 +18,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
+	"golang.org/x/net/ipv4"
 )
 
 // Direct SRTP. Below the interceptors, Pion's write path for one packet runs through its
@@ -43,6 +44,7 @@ import (
 // srtpOut is one peer connection's direct RTP writer.
 type srtpOut struct {
 	sock *net.UDPConn
+	conn *ipv4.PacketConn               // sock, for batched writes (sendbatch.go)
 	to   atomic.Pointer[netip.AddrPort] // the selected pair's remote address; nil unless UDP
 
 	mu      sync.Mutex // guards everything below; taken per packet (the context is not safe for concurrent use)
@@ -50,10 +52,14 @@ type srtpOut struct {
 	random  []byte // server random, from our ServerHello
 	hash    prf.HashFunc
 	profile srtp.ProtectionProfile
-	sent    uint64 // packets written directly
+	sent    uint64                           // packets written directly
+	batched uint64                           // of which sent in batches (sendbatch.go)
+	chains  map[uint32]interceptor.RTPWriter // each local stream's whole interceptor chain (sendbatch.go)
 }
 
-func newSRTPOut(sock *net.UDPConn) *srtpOut { return &srtpOut{sock: sock} }
+func newSRTPOut(sock *net.UDPConn, conn *ipv4.PacketConn) *srtpOut {
+	return &srtpOut{sock: sock, conn: conn}
+}
 
 // prfHashes are the PRF hashes of the cipher suites Pion's DTLS may negotiate with us.
 var prfHashes = map[dtls.CipherSuiteID]prf.HashFunc{
@@ -165,36 +171,47 @@ type sendBuf struct {
 
 var sendBufs = sync.Pool{New: func() any { return &sendBuf{plain: make([]byte, 0, 1500), enc: make([]byte, 0, 1536)} }}
 
-// write encrypts and sends one packet if this connection is written directly; ok is false
-// when Pion's path must take it.
-func (o *srtpOut) write(h *rtp.Header, payload []byte) (n int, ok bool, err error) {
+// write encrypts and sends one packet if this connection is written directly, or leaves it
+// in b to be sent with others if b is not nil; ok is false when Pion's path must take it.
+func (o *srtpOut) write(h *rtp.Header, payload []byte, batch *sendBatch) (n int, ok bool, err error) {
 	to := o.to.Load()
 	if to == nil {
 		return 0, false, nil
 	}
-	b := sendBufs.Get().(*sendBuf)
-	defer sendBufs.Put(b)
+	buf := sendBufs.Get().(*sendBuf)
+	defer sendBufs.Put(buf)
 	size := h.MarshalSize()
-	if need := size + len(payload); cap(b.plain) < need {
-		b.plain = make([]byte, need)
+	if need := size + len(payload); cap(buf.plain) < need {
+		buf.plain = make([]byte, need)
 	}
-	plain := b.plain[:size+len(payload)]
+	plain := buf.plain[:size+len(payload)]
 	if _, err := h.MarshalTo(plain); err != nil {
 		return 0, true, err
 	}
 	copy(plain[size:], payload)
+	dst := buf.enc[:0]
+	if batch != nil {
+		dst = batch.slot(o.conn)
+	}
 	o.mu.Lock()
 	if o.ctx == nil {
 		o.mu.Unlock()
 		return 0, false, nil
 	}
-	enc, err := o.ctx.EncryptRTP(b.enc[:0], plain, &b.hdr)
+	enc, err := o.ctx.EncryptRTP(dst, plain, &buf.hdr)
 	o.sent++
+	if batch != nil {
+		o.batched++
+	}
 	o.mu.Unlock()
 	if err != nil {
 		return 0, true, err
 	}
-	b.enc = enc[:0]
+	if batch != nil {
+		batch.add(enc, *to)
+		return len(enc), true, nil
+	}
+	buf.enc = enc[:0]
 	n, err = o.sock.WriteToUDPAddrPort(enc, *to)
 	return n, true, err
 }
@@ -206,11 +223,11 @@ func (o *srtpOut) direct() bool {
 	return o.ctx != nil && o.to.Load() != nil
 }
 
-// written is how many packets were written directly.
-func (o *srtpOut) written() uint64 {
+// written is how many packets were written directly, and how many of those in batches.
+func (o *srtpOut) written() (sent, batched uint64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.sent
+	return o.sent, o.batched
 }
 
 // directFactory gives each peer connection's interceptor chain, innermost, the writer of
@@ -232,7 +249,7 @@ func (i *directInterceptor) BindLocalStream(_ *interceptor.StreamInfo, w interce
 		return w
 	}
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		if n, ok, err := i.out.write(h, payload); ok {
+		if n, ok, err := i.out.write(h, payload, batchOf(a)); ok {
 			return n, err
 		}
 		return w.Write(h, payload, a)

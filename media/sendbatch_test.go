@@ -1,0 +1,66 @@
+package media
+
+import (
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"golang.org/x/net/ipv4"
+)
+
+// TestSendBatch: packets to several receivers leave in order across batch boundaries, and
+// one the kernel refuses (an IPv6 destination on an IPv4 socket) is counted and skipped
+// without losing those after it.
+func TestSendBatch(t *testing.T) {
+	sock, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	conn := ipv4.NewPacketConn(sock)
+	var recv [2]*net.UDPConn
+	for i := range recv {
+		if recv[i], err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
+			t.Fatal(err)
+		}
+		defer recv[i].Close()
+		_ = recv[i].SetReadBuffer(1 << 20)
+	}
+	refused := netip.MustParseAddrPort("[::1]:9")
+	const n = 3*batchSize + 5 // per receiver
+	before := testutil.ToFloat64(dropsSend)
+
+	b := sendBatches.Get().(*sendBatch)
+	for k := range n {
+		for i, r := range recv {
+			enc := binary.BigEndian.AppendUint32(b.slot(conn), uint32(k))
+			b.add(enc, r.LocalAddr().(*net.UDPAddr).AddrPort())
+			if k == batchSize-1 && i == 0 { // the last of the second batch and the first of the third
+				b.add(binary.BigEndian.AppendUint32(b.slot(conn), 1<<31), refused)
+				b.add(binary.BigEndian.AppendUint32(b.slot(conn), 1<<31), refused)
+			}
+		}
+	}
+	b.flush()
+	sendBatches.Put(b)
+
+	for i, r := range recv {
+		_ = r.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 64)
+		for k := range n {
+			m, err := r.Read(buf)
+			if err != nil {
+				t.Fatalf("receiver %d: packet %d: %v", i, k, err)
+			}
+			if got := binary.BigEndian.Uint32(buf[:m]); got != uint32(k) {
+				t.Fatalf("receiver %d: packet %d reads %d", i, k, got)
+			}
+		}
+	}
+	if got := testutil.ToFloat64(dropsSend) - before; got != 2 {
+		t.Fatalf("%v send errors counted, want 2", got)
+	}
+}
