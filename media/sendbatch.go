@@ -32,6 +32,7 @@ type sendBatch struct {
 	conn  *ipv4.PacketConn // the socket of what is waiting
 	msgs  []ipv4.Message
 	bufs  [batchSize][]byte
+	iovs  [batchSize][1][]byte // each message's Buffers, so a message costs no allocation
 	addrs [batchSize]net.UDPAddr
 	ips   [batchSize][16]byte // addrs' IP backing, so an address costs no allocation
 	attrs interceptor.Attributes
@@ -75,7 +76,8 @@ func (b *sendBatch) add(enc []byte, to netip.AddrPort) {
 	}
 	b.addrs[i] = net.UDPAddr{IP: ip, Port: int(to.Port()), Zone: to.Addr().Zone()}
 	b.bufs[i] = enc[:0]
-	b.msgs = append(b.msgs, ipv4.Message{Buffers: [][]byte{enc}, Addr: &b.addrs[i]})
+	b.iovs[i][0] = enc
+	b.msgs = append(b.msgs, ipv4.Message{Buffers: b.iovs[i][:], Addr: &b.addrs[i]})
 }
 
 // flush sends what is waiting. A packet the kernel refuses (sendmmsg stops at the first

@@ -64,3 +64,26 @@ func TestSendBatch(t *testing.T) {
 		t.Fatalf("%v send errors counted, want 2", got)
 	}
 }
+
+// TestSendBatchAllocs: filling and sending a batch allocates nothing, as it runs for
+// every packet of every subscriber.
+func TestSendBatchAllocs(t *testing.T) {
+	sock, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	conn := ipv4.NewPacketConn(sock)
+	to := sock.LocalAddr().(*net.UDPAddr).AddrPort() // to itself: nobody reads, the kernel drops
+	b := sendBatches.Get().(*sendBatch)
+	defer sendBatches.Put(b)
+	payload := make([]byte, 1200)
+	if n := testing.AllocsPerRun(20, func() {
+		for range batchSize + 1 {
+			b.add(append(b.slot(conn), payload...), to)
+		}
+		b.flush()
+	}); n != 0 {
+		t.Fatalf("%v allocations per batch", n)
+	}
+}
