@@ -15,7 +15,6 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
-	"golang.org/x/net/ipv4"
 )
 
 // nackHistory is how many recent packets of each published video layer subscribers can
@@ -43,7 +42,7 @@ type engine struct {
 	udpAddr *net.UDPAddr // where the UDP port is bound (the embedded TURN relays only here)
 	twcc    *twccFactory // each subscriber's transport-wide congestion control estimate
 	direct  *directFactory
-	batch   *ipv4.PacketConn // udp, for batched writes (sendbatch.go)
+	sock    *udpSocket // udp, as the direct RTP path writes to it (sendbatch.go)
 }
 
 func newEngine(cfg Config) (*engine, error) {
@@ -59,7 +58,11 @@ func newEngine(cfg Config) (*engine, error) {
 	_ = udp.SetReadBuffer(socketBuffer)
 	_ = udp.SetWriteBuffer(socketBuffer)
 	e := &engine{udp: udp, udpAddr: udp.LocalAddr().(*net.UDPAddr), twcc: &twccFactory{initial: cfg.InitialBitrate},
-		direct: &directFactory{}, batch: ipv4.NewPacketConn(udp)}
+		direct: &directFactory{}}
+	if e.sock, err = newUDPSocket(udp); err != nil {
+		_ = udp.Close()
+		return nil, fmt.Errorf("media: ICE UDP socket: %w", err)
+	}
 	logs := pionLogs{log: cfg.Logger}
 
 	var se webrtc.SettingEngine

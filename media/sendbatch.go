@@ -4,9 +4,9 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 
 	"github.com/pion/interceptor"
-	"golang.org/x/net/ipv4"
 )
 
 // Batched writes. A fan-out worker writes one packet to each of its share of the
@@ -17,11 +17,26 @@ import (
 // batch's next buffer, and the worker sends what gathered with one system call per
 // batchSize packets once it has been through its share. Nothing is copied and no other
 // goroutine is woken: a queue in front of the socket drained by a sending goroutine
-// (BENCHMARKS.md, media round 4) spent the saving on both. Retransmissions, sender
-// reports and packets from a subscriber's own queue are written one at a time.
+// (BENCHMARKS.md, media round 4) spent the saving on both. The call is a raw one on Linux
+// (sendbatch_linux.go). Retransmissions, sender reports and packets from a subscriber's
+// own queue are written one at a time.
 
 // batchSize is how many packets one sendmmsg carries.
 const batchSize = 64
+
+// udpSocket is the engine's ICE UDP socket as the direct path writes to it.
+type udpSocket struct {
+	udp *net.UDPConn
+	raw syscall.RawConn // for sendmmsg (sendbatch_linux.go)
+}
+
+func newUDPSocket(udp *net.UDPConn) (*udpSocket, error) {
+	raw, err := udp.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	return &udpSocket{udp: udp, raw: raw}, nil
+}
 
 // batchKey is the interceptor attribute under which a write carries its batch.
 type batchKey struct{}
@@ -29,17 +44,15 @@ type batchKey struct{}
 // sendBatch is packets encrypted and waiting for one socket write. A batch is used by
 // one goroutine at a time.
 type sendBatch struct {
-	conn  *ipv4.PacketConn // the socket of what is waiting
-	msgs  []ipv4.Message
+	sock  *udpSocket // the socket of what is waiting
+	n     int        // packets waiting
 	bufs  [batchSize][]byte
-	iovs  [batchSize][1][]byte // each message's Buffers, so a message costs no allocation
-	addrs [batchSize]net.UDPAddr
-	ips   [batchSize][16]byte // addrs' IP backing, so an address costs no allocation
+	msgs  mmsgs // how the system call takes them (sendbatch_linux.go)
 	attrs interceptor.Attributes
 }
 
 var sendBatches = sync.Pool{New: func() any {
-	b := &sendBatch{msgs: make([]ipv4.Message, 0, batchSize)}
+	b := &sendBatch{}
 	for i := range b.bufs {
 		b.bufs[i] = make([]byte, 0, 1536)
 	}
@@ -56,46 +69,31 @@ func batchOf(a interceptor.Attributes) *sendBatch {
 	return b
 }
 
-// slot is the buffer for the next packet to conn, making room first if the batch is full
+// slot is the buffer for the next packet to sock, making room first if the batch is full
 // or holds another socket's packets.
-func (b *sendBatch) slot(conn *ipv4.PacketConn) []byte {
-	if len(b.msgs) == batchSize || (b.conn != conn && len(b.msgs) > 0) {
+func (b *sendBatch) slot(sock *udpSocket) []byte {
+	if b.n == batchSize || (b.sock != sock && b.n > 0) {
 		b.flush()
 	}
-	b.conn = conn
-	return b.bufs[len(b.msgs)][:0]
+	b.sock = sock
+	return b.bufs[b.n][:0]
 }
 
 // add queues enc, written into the buffer slot returned, for to.
 func (b *sendBatch) add(enc []byte, to netip.AddrPort) {
-	i := len(b.msgs)
-	b.ips[i] = to.Addr().As16()
-	ip := b.ips[i][:]
-	if to.Addr().Is4() {
-		ip = b.ips[i][12:]
-	}
-	b.addrs[i] = net.UDPAddr{IP: ip, Port: int(to.Port()), Zone: to.Addr().Zone()}
-	b.bufs[i] = enc[:0]
-	b.iovs[i][0] = enc
-	b.msgs = append(b.msgs, ipv4.Message{Buffers: b.iovs[i][:], Addr: &b.addrs[i]})
+	b.bufs[b.n] = enc[:0]
+	b.msgs.set(b.n, enc, to)
+	b.n++
 }
 
 // flush sends what is waiting. A packet the kernel refuses (sendmmsg stops at the first
 // error) is counted and skipped, and the rest are sent.
 func (b *sendBatch) flush() {
-	msgs := b.msgs
-	for len(msgs) > 0 {
-		n, err := b.conn.WriteBatch(msgs, 0)
-		msgs = msgs[max(n, 0):] // -1 with an error
-		if err != nil && len(msgs) > 0 {
-			dropsSend.Inc()
-			msgs = msgs[1:]
-		}
+	if b.n > 0 {
+		b.msgs.send(b.sock, b.n)
 	}
-	for i := range b.msgs {
-		b.msgs[i] = ipv4.Message{}
-	}
-	b.msgs = b.msgs[:0]
+	b.msgs.clear(b.n)
+	b.n = 0
 }
 
 // writeBatched writes p through the subscriber's interceptor chain with b, so a direct

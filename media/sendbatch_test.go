@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"golang.org/x/net/ipv4"
 )
 
 // TestSendBatch: packets to several receivers leave in order across batch boundaries, and
@@ -20,7 +19,10 @@ func TestSendBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sock.Close()
-	conn := ipv4.NewPacketConn(sock)
+	conn, err := newUDPSocket(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var recv [2]*net.UDPConn
 	for i := range recv {
 		if recv[i], err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
@@ -73,7 +75,10 @@ func TestSendBatchAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sock.Close()
-	conn := ipv4.NewPacketConn(sock)
+	conn, err := newUDPSocket(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
 	to := sock.LocalAddr().(*net.UDPAddr).AddrPort() // to itself: nobody reads, the kernel drops
 	b := sendBatches.Get().(*sendBatch)
 	defer sendBatches.Put(b)

@@ -6,7 +6,6 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"errors"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -18,7 +17,6 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
-	"golang.org/x/net/ipv4"
 )
 
 // Direct SRTP. Below the interceptors, Pion's write path for one packet runs through its
@@ -43,8 +41,7 @@ import (
 
 // srtpOut is one peer connection's direct RTP writer.
 type srtpOut struct {
-	sock *net.UDPConn
-	conn *ipv4.PacketConn               // sock, for batched writes (sendbatch.go)
+	sock *udpSocket
 	to   atomic.Pointer[netip.AddrPort] // the selected pair's remote address; nil unless UDP
 
 	mu      sync.Mutex // guards everything below; taken per packet (the context is not safe for concurrent use)
@@ -57,9 +54,7 @@ type srtpOut struct {
 	chains  map[uint32]interceptor.RTPWriter // each local stream's whole interceptor chain (sendbatch.go)
 }
 
-func newSRTPOut(sock *net.UDPConn, conn *ipv4.PacketConn) *srtpOut {
-	return &srtpOut{sock: sock, conn: conn}
-}
+func newSRTPOut(sock *udpSocket) *srtpOut { return &srtpOut{sock: sock} }
 
 // prfHashes are the PRF hashes of the cipher suites Pion's DTLS may negotiate with us.
 var prfHashes = map[dtls.CipherSuiteID]prf.HashFunc{
@@ -189,9 +184,12 @@ func (o *srtpOut) write(h *rtp.Header, payload []byte, batch *sendBatch) (n int,
 		return 0, true, err
 	}
 	copy(plain[size:], payload)
+	if to.Addr().Zone() != "" {
+		batch = nil // a link-local address: the net package maps its zone to an interface
+	}
 	dst := buf.enc[:0]
 	if batch != nil {
-		dst = batch.slot(o.conn)
+		dst = batch.slot(o.sock)
 	}
 	o.mu.Lock()
 	if o.ctx == nil {
@@ -212,7 +210,7 @@ func (o *srtpOut) write(h *rtp.Header, payload []byte, batch *sendBatch) (n int,
 		return len(enc), true, nil
 	}
 	buf.enc = enc[:0]
-	n, err = o.sock.WriteToUDPAddrPort(enc, *to)
+	n, err = o.sock.udp.WriteToUDPAddrPort(enc, *to)
 	return n, true, err
 }
 

@@ -192,7 +192,7 @@ func configureTWCC(ir *interceptor.Registry, f *twccFactory) error {
 // direct RTP writer. Its API is its own, for the DTLS hooks the writer needs; the media
 // engine and interceptors are shared (Pion copies the media engine per connection anyway).
 func (e *engine) newPeerConnection() (*webrtc.PeerConnection, *twccEstimator, *srtpOut, error) {
-	out := newSRTPOut(e.udp, e.batch)
+	out := newSRTPOut(e.sock)
 	se := e.se
 	se.SetDTLSKeyLogWriter(out)
 	se.SetDTLSServerHelloMessageHook(out.serverHello)
