@@ -5,6 +5,7 @@ package hub
 import (
 	"net"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,7 +13,10 @@ import (
 // nowWriter writes to a TCP socket without waiting for room in its send buffer: a room's
 // flush writes its members' frames itself, one after another, and only a member whose
 // socket is full gets a goroutine. The callback is made once per connection so that a
-// write does not allocate one.
+// write does not allocate one. The writev is a raw system call: on a non-blocking socket
+// it never waits, and a wave of thousands of them through the runtime's syscall path let
+// sysmon hand the flushing goroutine's processor to other threads mid-wave (as with the
+// media fan-out's sendmmsg, media/sendbatch_linux.go).
 type nowWriter struct {
 	rc  syscall.RawConn
 	fn  func(fd uintptr) bool
@@ -32,9 +36,22 @@ func newNowWriter(nc net.Conn) *nowWriter {
 	}
 	w := &nowWriter{rc: rc}
 	w.fn = func(fd uintptr) bool {
+		var vecs [2]unix.Iovec // a frame's header and payload (frameWriter.tryText)
+		k := 0
+		for _, b := range w.iov {
+			if len(b) > 0 && k < len(vecs) {
+				vecs[k].Base = &b[0]
+				vecs[k].SetLen(len(b))
+				k++
+			}
+		}
 		for {
-			w.n, w.err = unix.Writev(int(fd), w.iov)
-			if w.err != unix.EINTR {
+			r, _, e := unix.RawSyscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&vecs[0])), uintptr(k))
+			w.n, w.err = int(r), nil
+			if e != 0 {
+				w.n, w.err = -1, e
+			}
+			if e != unix.EINTR {
 				return true // done, or would block: either way, do not wait
 			}
 		}
