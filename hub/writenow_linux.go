@@ -36,7 +36,9 @@ func newNowWriter(nc net.Conn) *nowWriter {
 	}
 	w := &nowWriter{rc: rc}
 	w.fn = func(fd uintptr) bool {
-		var vecs [2]unix.Iovec // a frame's header and payload (frameWriter.tryText)
+		// A frame's header and payload (frameWriter.tryText). Buffers past the second would
+		// count as not yet written, which every caller handles as a partial write.
+		var vecs [2]unix.Iovec
 		k := 0
 		for _, b := range w.iov {
 			if len(b) > 0 && k < len(vecs) {
