@@ -14,21 +14,10 @@ import (
 // one the kernel refuses (an IPv6 destination on an IPv4 socket) is counted and skipped
 // without losing those after it.
 func TestSendBatch(t *testing.T) {
-	sock, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sock.Close()
-	conn, err := newUDPSocket(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := loopbackSocket(t)
 	var recv [2]*net.UDPConn
 	for i := range recv {
-		if recv[i], err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
-			t.Fatal(err)
-		}
-		defer recv[i].Close()
+		recv[i] = loopbackSocket(t).udp
 		_ = recv[i].SetReadBuffer(1 << 20)
 	}
 	refused := netip.MustParseAddrPort("[::1]:9")
@@ -70,16 +59,8 @@ func TestSendBatch(t *testing.T) {
 // TestSendBatchAllocs: filling and sending a batch allocates nothing, as it runs for
 // every packet of every subscriber.
 func TestSendBatchAllocs(t *testing.T) {
-	sock, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sock.Close()
-	conn, err := newUDPSocket(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	to := sock.LocalAddr().(*net.UDPAddr).AddrPort() // to itself: nobody reads, the kernel drops
+	conn := loopbackSocket(t)
+	to := conn.udp.LocalAddr().(*net.UDPAddr).AddrPort() // to itself: nobody reads, the kernel drops
 	b := sendBatches.Get().(*sendBatch)
 	defer sendBatches.Put(b)
 	payload := make([]byte, 1200)
@@ -91,4 +72,19 @@ func TestSendBatchAllocs(t *testing.T) {
 	}); n != 0 {
 		t.Fatalf("%v allocations per batch", n)
 	}
+}
+
+// loopbackSocket is a UDP socket on 127.0.0.1, closed with the test.
+func loopbackSocket(t *testing.T) *udpSocket {
+	t.Helper()
+	sock, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sock.Close() })
+	s, err := newUDPSocket(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
