@@ -256,12 +256,12 @@ func (d *downTrack) writeLoop() {
 		case <-d.done:
 			return
 		case p := <-d.q:
-			sent := d.write(p)
+			sent := d.write(p, nil)
 			d.queued.Add(-1)
 			// What queued meanwhile is taken without another select: this goroutine is
 			// the queue's only reader, so these receives cannot block.
 			for n := len(d.q); n > 0; n-- {
-				sent += d.write(<-d.q)
+				sent += d.write(<-d.q, nil)
 				d.queued.Add(-1)
 			}
 			if sent > 0 {
@@ -272,23 +272,25 @@ func (d *downTrack) writeLoop() {
 }
 
 // write sends p (SRTP and the socket write) and releases it; it returns the bytes sent,
-// which the caller counts.
-func (d *downTrack) write(p *outPacket) int {
-	p.stampAbsSend()
-	n, err := p.ws.WriteRTP(&p.hdr, p.payload)
+// which the caller counts. With a batch (the fan-out's) it goes through the connection's
+// interceptor chain carrying b, so a direct connection's packet waits in b (sendbatch.go).
+func (d *downTrack) write(p *outPacket, b *sendBatch) int {
+	if p.absSend != 0 {
+		_, _ = rtp.NewAbsSendTimeExtension(time.Now()).MarshalTo(p.abs[:]) // three bytes; cannot fail
+		_ = p.hdr.SetExtension(p.absSend, p.abs[:])
+	}
+	var n int
+	var err error
+	if b != nil && p.chain != nil {
+		n, err = p.chain.Write(&p.hdr, p.payload, b.attrs)
+	} else {
+		n, err = p.ws.WriteRTP(&p.hdr, p.payload)
+	}
 	release(p)
 	if err != nil {
 		return 0 // closed or not yet connected: the session cleans up
 	}
 	return n
-}
-
-// stampAbsSend sets the abs-send-time extension, if negotiated, to now.
-func (p *outPacket) stampAbsSend() {
-	if p.absSend != 0 {
-		_, _ = rtp.NewAbsSendTimeExtension(time.Now()).MarshalTo(p.abs[:]) // three bytes; cannot fail
-		_ = p.hdr.SetExtension(p.absSend, p.abs[:])
-	}
 }
 
 // readRTCP handles what the subscriber says about this track: keyframe requests go to the

@@ -35,14 +35,13 @@ type engine struct {
 	se      webrtc.SettingEngine // each connection gets a copy with its own DTLS hooks (srtpout.go)
 	m       *webrtc.MediaEngine
 	ir      *interceptor.Registry
-	udp     *net.UDPConn
 	udpMux  ice.UDPMux
 	tcp     net.Listener // nil without ICE-TCP
 	tcpMux  ice.TCPMux
 	udpAddr *net.UDPAddr // where the UDP port is bound (the embedded TURN relays only here)
 	twcc    *twccFactory // each subscriber's transport-wide congestion control estimate
 	direct  *directFactory
-	sock    *udpSocket // udp, as the direct RTP path writes to it (sendbatch.go)
+	sock    *udpSocket // the ICE UDP socket, which the direct RTP path writes to as well (sendbatch.go)
 }
 
 func newEngine(cfg Config) (*engine, error) {
@@ -57,7 +56,7 @@ func newEngine(cfg Config) (*engine, error) {
 	// The kernel caps the size at net.core.rmem_max; a smaller buffer is no error.
 	_ = udp.SetReadBuffer(socketBuffer)
 	_ = udp.SetWriteBuffer(socketBuffer)
-	e := &engine{udp: udp, udpAddr: udp.LocalAddr().(*net.UDPAddr), twcc: &twccFactory{initial: cfg.InitialBitrate},
+	e := &engine{udpAddr: udp.LocalAddr().(*net.UDPAddr), twcc: &twccFactory{initial: cfg.InitialBitrate},
 		direct: &directFactory{}}
 	if e.sock, err = newUDPSocket(udp); err != nil {
 		_ = udp.Close()
@@ -214,7 +213,7 @@ func (e *engine) close() {
 	if e.udpMux != nil {
 		_ = e.udpMux.Close()
 	}
-	_ = e.udp.Close()
+	_ = e.sock.udp.Close()
 	if e.tcpMux != nil {
 		_ = e.tcpMux.Close()
 	}

@@ -93,7 +93,7 @@ func forward(j fanJob) {
 			continue
 		}
 		if d.direct() {
-			sent += uint64(d.writeBatched(out, b))
+			sent += uint64(d.write(out, b))
 		} else {
 			d.queue(out)
 		}

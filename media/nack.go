@@ -41,7 +41,7 @@ func (d *downTrack) retransmit(seqs []uint16) {
 	direct, sent := d.direct(), 0
 	for _, out := range resend {
 		if direct {
-			sent += d.write(out)
+			sent += d.write(out, nil)
 		} else {
 			d.queue(out)
 		}

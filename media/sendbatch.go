@@ -96,21 +96,6 @@ func (b *sendBatch) flush() {
 	b.n = 0
 }
 
-// writeBatched writes p through the subscriber's interceptor chain with b, so a direct
-// connection's packet waits in b; it returns the bytes written or batched.
-func (d *downTrack) writeBatched(p *outPacket, b *sendBatch) int {
-	if p.chain == nil {
-		return d.write(p)
-	}
-	p.stampAbsSend()
-	n, err := p.chain.Write(&p.hdr, p.payload, b.attrs)
-	release(p)
-	if err != nil {
-		return 0
-	}
-	return n
-}
-
 // chainFactory records, outermost in each peer connection's interceptor chain, the whole
 // chain's writer for each local stream, which the fan-out writes through with a batch:
 // Pion's own track writer passes no attributes. Like directFactory, whose next it reads,
