@@ -25,6 +25,7 @@ type fanJob struct {
 	l     *layer
 	p     *rtp.Packet
 	key   bool
+	more  bool // a video packet before its frame's last: the rest of the frame follows
 	now   time.Time
 	downs []*downTrack // the worker's share (pubTrack.parts)
 }
@@ -40,11 +41,7 @@ func newFanout(workers int) *fanout {
 	for range workers {
 		ch := make(chan fanJob, fanQueue)
 		f.work = append(f.work, ch)
-		go func() {
-			for j := range ch {
-				forward(j)
-			}
-		}()
+		go work(ch)
 	}
 	return f
 }
@@ -52,14 +49,14 @@ func newFanout(workers int) *fanout {
 // send hands one packet to the workers without waiting, each its part of the subscribers
 // (parts[i] for worker i): a worker that has fallen fanQueue packets behind loses this one
 // for its part.
-func (f *fanout) send(l *layer, p *rtp.Packet, key bool, parts [][]*downTrack) {
+func (f *fanout) send(l *layer, p *rtp.Packet, key, more bool, parts [][]*downTrack) {
 	now := time.Now()
 	for i, downs := range parts {
 		if len(downs) == 0 {
 			continue
 		}
 		select {
-		case f.work[i] <- fanJob{l: l, p: p, key: key, now: now, downs: downs}:
+		case f.work[i] <- fanJob{l: l, p: p, key: key, more: more, now: now, downs: downs}:
 		default:
 			dropsQueueFull.Add(float64(len(downs)))
 		}
@@ -81,28 +78,97 @@ func (f *fanout) close() {
 	}
 }
 
-// forward offers j's packet to each of its subscribers, writing it to those reached over
-// UDP (batched: sendbatch.go) and queueing it for the others. Bytes are counted once per
-// share.
-func forward(j fanJob) {
+// groupMax is how many packets a worker takes at once.
+const groupMax = 16
+
+// frameWait is how long a worker waits for the rest of a video frame. A frame's packets
+// leave a sender together, or paced over a few milliseconds by a browser; a receiver can
+// decode none of them before the last.
+const frameWait = 2 * time.Millisecond
+
+// work runs one worker. It takes the packets that wait along with the one that woke it,
+// and the rest of a video frame, so each subscriber's share of them is written together:
+// consecutive packets to one address of one size leave as one segmented send
+// (sendbatch_linux.go), and the worker wakes once a frame rather than once a packet.
+func work(ch chan fanJob) {
+	var group [groupMax]fanJob
+	wait := time.NewTimer(frameWait)
+	wait.Stop()
+	for j := range ch {
+		group[0] = j
+		n := collect(ch, group[:], wait)
+		forward(group[:n])
+		clear(group[:n]) // let the packets go
+	}
+}
+
+// collect adds to group[0] the jobs waiting in ch and, while the last is a frame's packet
+// but not its last, the frame's next packet (waiting up to frameWait with the stopped
+// timer wait); it returns how many group holds.
+func collect(ch chan fanJob, group []fanJob, wait *time.Timer) int {
+	n := 1
+	for n < len(group) {
+		var ok bool
+		select {
+		case group[n], ok = <-ch:
+		default:
+			if !group[n-1].more {
+				return n
+			}
+			wait.Reset(frameWait)
+			select {
+			case group[n], ok = <-ch:
+			case <-wait.C:
+			}
+			wait.Stop()
+		}
+		if !ok {
+			return n
+		}
+		n++
+	}
+	return n
+}
+
+// forward offers jobs' packets to their subscribers, writing them to those reached over
+// UDP (batched: sendbatch.go) and queueing them for the others; each subscriber gets its
+// packets in order and together. Jobs whose shares differ (a subscriber came or went
+// between them) are taken one after another. Bytes are counted once per share.
+func forward(jobs []fanJob) {
 	var sent uint64
 	b := sendBatches.Get().(*sendBatch)
-	for _, d := range j.downs {
-		out := d.offer(j.l, j.p, j.key, j.now)
-		if out == nil {
-			continue
+	for len(jobs) > 0 {
+		downs := jobs[0].downs
+		run := 1
+		for run < len(jobs) && sameShare(jobs[run].downs, downs) {
+			run++
 		}
-		if d.direct() {
-			sent += uint64(d.write(out, b))
-		} else {
-			d.queue(out)
+		for _, d := range downs {
+			for _, j := range jobs[:run] {
+				out := d.offer(j.l, j.p, j.key, j.now)
+				if out == nil {
+					continue
+				}
+				if d.direct() {
+					sent += uint64(d.write(out, b))
+				} else {
+					d.queue(out)
+				}
+			}
 		}
+		jobs = jobs[run:]
 	}
 	b.flush()
 	sendBatches.Put(b)
 	if sent > 0 {
 		countOut(sent)
 	}
+}
+
+// sameShare reports whether two jobs are for the same subscribers: shares are replaced,
+// never changed in place (pubTrack.parts).
+func sameShare(a, b []*downTrack) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // direct reports whether the fan-out may write to this subscriber itself: it is reached

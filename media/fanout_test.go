@@ -166,3 +166,62 @@ func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
 		}
 	}
 }
+
+// TestCollectFrame: a worker takes what waits, and waits for the rest of a video frame,
+// but not for more after a frame's last packet or a packet that is not video.
+func TestCollectFrame(t *testing.T) {
+	ch := make(chan fanJob, fanQueue)
+	wait := time.NewTimer(frameWait)
+	wait.Stop()
+	var group [groupMax]fanJob
+	p := func(seq uint16) *rtp.Packet { return &rtp.Packet{Header: rtp.Header{SequenceNumber: seq}} }
+
+	// Waiting already: taken together, up to the frame's last.
+	ch <- fanJob{p: p(2), more: true}
+	ch <- fanJob{p: p(3)}
+	group[0] = fanJob{p: p(1), more: true}
+	if n := collect(ch, group[:], wait); n != 3 || group[2].p.SequenceNumber != 3 {
+		t.Fatalf("collected %d, want 3", n)
+	}
+
+	// The frame's next packet arriving while the worker waits for it.
+	go func() {
+		time.Sleep(frameWait / 10)
+		ch <- fanJob{p: p(5)}
+	}()
+	group[0] = fanJob{p: p(4), more: true}
+	if n := collect(ch, group[:], wait); n != 2 || group[1].p.SequenceNumber != 5 {
+		t.Fatalf("collected %d, want the frame's 2", n)
+	}
+
+	// A frame's last packet (or audio): nothing waits, nothing more is waited for.
+	group[0] = fanJob{p: p(6)}
+	if n := collect(ch, group[:], wait); n != 1 {
+		t.Fatalf("collected %d, want 1", n)
+	}
+
+	// A frame whose last packet never comes: the worker goes on alone after frameWait.
+	group[0] = fanJob{p: p(7), more: true}
+	if n := collect(ch, group[:], wait); n != 1 {
+		t.Fatalf("collected %d, want 1", n)
+	}
+
+	// At most a group's worth; the rest stay for the next.
+	for i := range groupMax + 2 {
+		ch <- fanJob{p: p(uint16(10 + i)), more: true}
+	}
+	group[0] = fanJob{p: p(9), more: true}
+	if n := collect(ch, group[:], wait); n != groupMax || len(ch) != 3 {
+		t.Fatalf("collected %d leaving %d, want %d leaving 3", n, len(ch), groupMax)
+	}
+
+	// A closed queue ends the group.
+	for len(ch) > 0 {
+		<-ch
+	}
+	close(ch)
+	group[0] = fanJob{p: p(30), more: true}
+	if n := collect(ch, group[:], wait); n != 1 {
+		t.Fatalf("collected %d from a closed queue, want 1", n)
+	}
+}

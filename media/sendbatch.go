@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/pion/interceptor"
@@ -18,16 +19,18 @@ import (
 // batchSize packets once it has been through its share. Nothing is copied and no other
 // goroutine is woken: a queue in front of the socket drained by a sending goroutine
 // (BENCHMARKS.md, media round 4) spent the saving on both. The call is a raw one on Linux
-// (sendbatch_linux.go). Retransmissions, sender reports and packets from a subscriber's
-// own queue are written one at a time.
+// (sendbatch_linux.go), and joins consecutive packets to one subscriber into one
+// segmented message (UDP GSO) where their sizes allow. Retransmissions, sender reports and
+// packets from a subscriber's own queue are written one at a time.
 
 // batchSize is how many packets one sendmmsg carries.
 const batchSize = 64
 
 // udpSocket is the engine's ICE UDP socket as the direct path writes to it.
 type udpSocket struct {
-	udp *net.UDPConn
-	raw syscall.RawConn // for sendmmsg (sendbatch_linux.go)
+	udp   *net.UDPConn
+	raw   syscall.RawConn // for sendmmsg (sendbatch_linux.go)
+	noGSO atomic.Bool     // the kernel refused a segmented send (sendbatch_linux.go)
 }
 
 func newUDPSocket(udp *net.UDPConn) (*udpSocket, error) {
@@ -82,7 +85,7 @@ func (b *sendBatch) slot(sock *udpSocket) []byte {
 // add queues enc, written into the buffer slot returned, for to.
 func (b *sendBatch) add(enc []byte, to netip.AddrPort) {
 	b.bufs[b.n] = enc[:0]
-	b.msgs.set(b.n, enc, to)
+	b.msgs.set(b.n, enc, to, b.sock)
 	b.n++
 }
 

@@ -10,7 +10,7 @@ type mmsgs struct {
 	to   [batchSize]netip.AddrPort
 }
 
-func (m *mmsgs) set(i int, p []byte, to netip.AddrPort) { m.pkts[i], m.to[i] = p, to }
+func (m *mmsgs) set(i int, p []byte, to netip.AddrPort, _ *udpSocket) { m.pkts[i], m.to[i] = p, to }
 
 func (m *mmsgs) clear(n int) { clear(m.pkts[:n]) }
 

@@ -157,7 +157,8 @@ func (pt *pubTrack) read(l *layer, ended func(*layer)) {
 			continue
 		}
 		key := pt.typ == webrtc.RTPCodecTypeVideo && vp8KeyframeStart(pkt.Payload)
-		fan.send(l, pkt, key, *pt.parts.Load())
+		more := pt.typ == webrtc.RTPCodecTypeVideo && !pkt.Marker
+		fan.send(l, pkt, key, more, *pt.parts.Load())
 	}
 }
 
