@@ -142,8 +142,9 @@ func (m *mmsgs) apart(fd uintptr, h *unix.Msghdr) {
 	m.single = *h
 	m.single.Control, m.single.Controllen = nil, 0
 	m.single.SetIovlen(1)
-	for _, iov := range unsafe.Slice(h.Iov, h.Iovlen) {
-		m.single.Iov = &iov
+	iovs := unsafe.Slice(h.Iov, h.Iovlen)
+	for k := range iovs {
+		m.single.Iov = &iovs[k]
 		for {
 			_, _, e := unix.RawSyscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&m.single)), 0)
 			if e == unix.EINTR {
