@@ -34,8 +34,8 @@ type mmsgs struct {
 	single unix.Msghdr           // one packet of a refused segmented message
 }
 
-// gsoMax bounds a segmented message: the kernel takes at most 64 segments on older
-// kernels and 64 KiB of datagram.
+// gsoMaxSegs and gsoMaxBytes bound a segmented message: kernels before 5.x take at most
+// 64 segments, and none more than 64 KiB of datagram.
 const (
 	gsoMaxSegs  = 64
 	gsoMaxBytes = 60000
