@@ -148,13 +148,9 @@ func setOwner(reg *MemoryRegistry, node string, expires time.Time) {
 // waitRoomEvent waits up to 5 s for a room event containing s.
 func (bs *bus) waitRoomEvent(t *testing.T, s string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !slices.ContainsFunc(bs.roomEvents(), func(e string) bool { return strings.Contains(e, s) }) {
-		if time.Now().After(deadline) {
-			t.Fatalf("room events %q; want one with %s", bs.roomEvents(), s)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFor(t, 5*time.Second, "a room event with "+s, func() bool {
+		return slices.ContainsFunc(bs.roomEvents(), func(e string) bool { return strings.Contains(e, s) })
+	})
 }
 
 // TestDeadOwnerToldToTheRoomOnce: a session whose owner died while no other node had a

@@ -58,19 +58,10 @@ func readSegments(t *testing.T, recv [2]*net.UDPConn) {
 	}
 }
 
-func segmentReceivers(t *testing.T) [2]*net.UDPConn {
-	var recv [2]*net.UDPConn
-	for i := range recv {
-		recv[i] = loopbackSocket(t).udp
-		_ = recv[i].SetReadBuffer(1 << 20)
-	}
-	return recv
-}
-
 // TestSendBatchSegments: packets that may be joined leave as segmented messages and
 // arrive as the packets they were.
 func TestSendBatchSegments(t *testing.T) {
-	conn, recv := loopbackSocket(t), segmentReceivers(t)
+	conn, recv := loopbackSocket(t), loopbackReceivers(t)
 	before := testutil.ToFloat64(dropsSend)
 	if got := sendSegments(t, conn, recv); got != segmentMsgs {
 		t.Errorf("%d messages, want %d", got, segmentMsgs)
@@ -88,7 +79,7 @@ func TestSendBatchSegments(t *testing.T) {
 // with UDP checksums off, which segmentation needs) sends the refused message's packets
 // one by one, loses none, and stops joining packets.
 func TestSendBatchSegmentsRefused(t *testing.T) {
-	conn, recv := loopbackSocket(t), segmentReceivers(t)
+	conn, recv := loopbackSocket(t), loopbackReceivers(t)
 	var serr error
 	if err := conn.raw.Control(func(fd uintptr) {
 		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_NO_CHECK, 1)

@@ -14,12 +14,7 @@ import (
 // one the kernel refuses (an IPv6 destination on an IPv4 socket) is counted and skipped
 // without losing those after it.
 func TestSendBatch(t *testing.T) {
-	conn := loopbackSocket(t)
-	var recv [2]*net.UDPConn
-	for i := range recv {
-		recv[i] = loopbackSocket(t).udp
-		_ = recv[i].SetReadBuffer(1 << 20)
-	}
+	conn, recv := loopbackSocket(t), loopbackReceivers(t)
 	refused := netip.MustParseAddrPort("[::1]:9")
 	const n = 3*batchSize + 5 // per receiver
 	before := testutil.ToFloat64(dropsSend)
@@ -87,4 +82,15 @@ func loopbackSocket(t *testing.T) *udpSocket {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// loopbackReceivers are two loopback sockets with room for a test's packets.
+func loopbackReceivers(t *testing.T) [2]*net.UDPConn {
+	t.Helper()
+	var recv [2]*net.UDPConn
+	for i := range recv {
+		recv[i] = loopbackSocket(t).udp
+		_ = recv[i].SetReadBuffer(1 << 20)
+	}
+	return recv
 }

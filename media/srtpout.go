@@ -167,7 +167,8 @@ type sendBuf struct {
 var sendBufs = sync.Pool{New: func() any { return &sendBuf{plain: make([]byte, 0, 1500), enc: make([]byte, 0, 1536)} }}
 
 // write encrypts and sends one packet if this connection is written directly, or leaves it
-// in b to be sent with others if b is not nil; ok is false when Pion's path must take it.
+// in batch to be sent with others if batch is not nil; ok is false when Pion's path must
+// take it.
 func (o *srtpOut) write(h *rtp.Header, payload []byte, batch *sendBatch) (n int, ok bool, err error) {
 	to := o.to.Load()
 	if to == nil {
