@@ -28,6 +28,10 @@ var (
 		Name:    "haven_holdback_wait_seconds",
 		Help:    "How long a hole in a room's seq stream stayed open while later messages waited behind it.",
 		Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .2, .5, 1}})
+	metricFlushWave = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "haven_flush_wave_seconds",
+		Help:    "How long a room's flush took to write its waiting events to every local member.",
+		Buckets: []float64{.0001, .0005, .001, .002, .005, .01, .02, .05, .1, .2, .5}})
 	metricDuplicates = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "haven_holdback_duplicates_total", Help: "Messages delivered twice by the broker and dropped."})
 	metricGapFills = promauto.NewCounter(prometheus.CounterOpts{

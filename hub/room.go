@@ -280,10 +280,14 @@ func (lr *localRoom) flush() {
 			wave = append(wave, s.c)
 		}
 	}
+	start := lr.kicked
 	lr.mu.Unlock()
 	for _, c := range wave {
 		c.flushNow()
 	}
+	// A wave that takes about as long as the window means the node's writes are what
+	// members wait for: the operator's signal that the node is saturated.
+	metricFlushWave.Observe(time.Since(start).Seconds())
 	clear(wave)
 	lr.wave = wave
 }

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -25,5 +26,32 @@ func TestFlushWindowGrowsWithRoomSize(t *testing.T) {
 		if got := lr.windowLocked(); got != tc.want {
 			t.Errorf("%d members, %+v: window %v, want %v", tc.members, tc.cfg, got, tc.want)
 		}
+	}
+}
+
+// TestFlushRecordsWave: every flush wave is timed, so an operator sees when a node's
+// writes are what its rooms wait for.
+func TestFlushRecordsWave(t *testing.T) {
+	n := newTestNode(t, Config{PresenceInterval: -1})
+	c := n.dial(n.user(1))
+	c.join("r1")
+	lr := n.waitLive("r1", 1)
+	before := histogramCount(t, metricFlushWave)
+	lr.onEphemeral([]byte(`{"type":"typing","room":"r1"}`))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for typing := false; !typing; {
+		objs, err := c.frame(ctx)
+		if err != nil {
+			t.Fatalf("waiting for the event: %v", err)
+		}
+		for _, m := range objs {
+			typing = typing || m["type"] == "typing"
+		}
+	}
+	lr.waveMu.Lock() // the wave that wrote the event records itself before it lets go
+	lr.waveMu.Unlock()
+	if histogramCount(t, metricFlushWave) == before {
+		t.Fatal("the flush that delivered the event recorded no wave")
 	}
 }
