@@ -256,3 +256,10 @@ func describe(text string, fs []Finding) string {
 	}
 	return b.String()
 }
+
+// TestCorpusHoldout4 is round 14 (60 posts: 30 crisis, 30 hard negatives, each negative
+// sharing words with a positive), written after all tuning and never tuned on. Screened
+// once by the lexicon: crisis 1.00 / 0.23 (7 tp, 0 fp, 23 fn), crisis_method 1.00 / 0.29.
+func TestCorpusHoldout4(t *testing.T) {
+	testCorpus(t, "testdata/holdout4.jsonl", map[string]floor{"crisis": {0.95, 0.2}, "crisis_method": {0.95, 0.25}})
+}
