@@ -25,9 +25,20 @@ func benchScreener(b *testing.B) *Screener {
 	return s
 }
 
-// BenchmarkScreen is the cost of all screens on one post.
+// BenchmarkScreen is the cost of all screens on one post; lexicon-only is the same without
+// the crisis model.
 func BenchmarkScreen(b *testing.B) {
-	s := benchScreener(b)
+	b.Run("model", func(b *testing.B) { benchScreen(b, benchScreener(b)) })
+	b.Run("lexicon-only", func(b *testing.B) {
+		s, err := New(Config{Products: testProducts, NoCrisisModel: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchScreen(b, s)
+	})
+}
+
+func benchScreen(b *testing.B, s *Screener) {
 	long := strings.Repeat(strings.Join(benchPosts, " "), 8)[:4096]
 	for _, tc := range []struct {
 		name  string

@@ -9,6 +9,18 @@ import (
 
 // New compiles cfg into a Screener: every pattern and lexicon is built here, once.
 func New(cfg Config) (*Screener, error) {
+	s, err := newLexical(cfg)
+	if err != nil || cfg.NoCrisisModel {
+		return s, err
+	}
+	if s.model, err = trainedModel(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newLexical is New without the crisis model, which is trained with one.
+func newLexical(cfg Config) (*Screener, error) {
 	if cfg.MinConfidence < 0 || cfg.MinConfidence > 1 {
 		return nil, fmt.Errorf("safety: MinConfidence %v is outside [0, 1]", cfg.MinConfidence)
 	}

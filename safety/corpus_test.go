@@ -15,8 +15,8 @@ import (
 // moderator would expect found in it (post level), and optionally spans: substrings that
 // must each be exactly one finding's text.
 //
-// corpus.jsonl is the development set: the screens were tuned on it, so its figures are
-// flattering. Round 1 (322 posts) was written before tuning began; every later round was
+// corpus.jsonl (beside the code: the crisis model is trained on it) is the development
+// set: the lexicon was tuned on it and the model learned it, so its figures are flattering. Round 1 (322 posts) was written before tuning began; every later round was
 // first screened unseen, then tuned on and merged. Those first runs are the honest estimate
 // (round (posts); per category: positives: precision / recall):
 //
@@ -49,6 +49,14 @@ import (
 // holds (0.89 in round 12, 1.00 in round 13). A lexicon will not close that gap alone.
 // All rounds were written by the screens' authors, which flatters them too.
 //
+// The crisis model (crisis_model.go) came after round 14 (holdout4.jsonl) was written and
+// screened. It is trained on corpus.jsonl only; the hold-out sets stay unseen by it. Its
+// design was settled on cross-validation and the unit cases, but the hold-out figures
+// were looked at three times along the way (a plain bag of n-grams; with the lexicon's
+// veto and negated words; with contractions split), so they are a little kinder than a
+// single look. They moved between the first look and the second (holdout3 crisis 0.93 /
+// 0.70 to 0.93 / 0.65, holdout4 0.91 / 0.63 to 0.94 / 0.57) and not at all at the third.
+//
 // Labelling rules: personal categories as in Category; a full date not tied to birth is
 // "date"; links to corpusConfig.AllowDomains are not personal; an IP inside a link counts as
 // the link. Crisis is present risk to the poster or to someone the poster describes now,
@@ -70,7 +78,7 @@ type floor struct{ precision, recall float64 }
 
 // TestCorpusDev: go test -run 'TestCorpus' -v ./safety/ prints the tables.
 func TestCorpusDev(t *testing.T) {
-	testCorpus(t, "testdata/corpus.jsonl", map[string]floor{
+	testCorpus(t, "corpus.jsonl", map[string]floor{
 		"personal":       {0.95, 0.95},
 		"phone":          {0.9, 0.9},
 		"email":          {0.9, 0.9},
@@ -100,21 +108,22 @@ func personalFloors(crisis, method, adverse floor) map[string]floor {
 // TestCorpusHoldout holds the unseen round to what it scores now, less a little: a
 // regression alarm, not a target.
 func TestCorpusHoldout(t *testing.T) {
-	testCorpus(t, "testdata/holdout.jsonl", personalFloors(floor{0.95, 0.8}, floor{0.95, 0.75}, floor{0.95, 0.95}))
+	testCorpus(t, "testdata/holdout.jsonl", personalFloors(floor{0.95, 0.95}, floor{0.95, 0.75}, floor{0.95, 0.95}))
 }
 
 // TestCorpusHoldout2 is round 7, written and committed before the crisis rework was tuned
 // (on corpus.jsonl only) and never tuned on since.
 func TestCorpusHoldout2(t *testing.T) {
-	testCorpus(t, "testdata/holdout2.jsonl", personalFloors(floor{0.85, 0.88}, floor{0.95, 0.85}, floor{0.95, 0.95}))
+	testCorpus(t, "testdata/holdout2.jsonl", personalFloors(floor{0.85, 0.95}, floor{0.9, 0.95}, floor{0.95, 0.95}))
 }
 
 // TestCorpusHoldout3 is round 13 (40 posts: 20 crisis, 20 hard negatives), written after
 // all tuning as ordinary posts, screened once and never tuned on: the estimate for new
-// paraphrases. It scored crisis 1.00 / 0.25 (5 tp, 0 fp, 15 fn) and crisis_method
-// 1.00 / 0.17: precision holds on unseen text, recall does not.
+// paraphrases. The lexicon scored crisis 1.00 / 0.25 (5 tp, 0 fp, 15 fn) and crisis_method
+// 1.00 / 0.17: precision holds on unseen text, recall does not. With the crisis model
+// (crisis_model.go): crisis 0.93 / 0.65, crisis_method 0.67 / 0.33.
 func TestCorpusHoldout3(t *testing.T) {
-	testCorpus(t, "testdata/holdout3.jsonl", map[string]floor{"crisis": {0.95, 0.2}, "crisis_method": {0.95, 0.15}})
+	testCorpus(t, "testdata/holdout3.jsonl", map[string]floor{"crisis": {0.9, 0.6}, "crisis_method": {0.65, 0.3}})
 }
 
 func readCorpus(t *testing.T, path string) []corpusPost {
@@ -260,6 +269,7 @@ func describe(text string, fs []Finding) string {
 // TestCorpusHoldout4 is round 14 (60 posts: 30 crisis, 30 hard negatives, each negative
 // sharing words with a positive), written after all tuning and never tuned on. Screened
 // once by the lexicon: crisis 1.00 / 0.23 (7 tp, 0 fp, 23 fn), crisis_method 1.00 / 0.29.
+// With the crisis model: crisis 0.94 / 0.57, crisis_method 0.83 / 0.71.
 func TestCorpusHoldout4(t *testing.T) {
-	testCorpus(t, "testdata/holdout4.jsonl", map[string]floor{"crisis": {0.95, 0.2}, "crisis_method": {0.95, 0.25}})
+	testCorpus(t, "testdata/holdout4.jsonl", map[string]floor{"crisis": {0.9, 0.55}, "crisis_method": {0.8, 0.7}})
 }

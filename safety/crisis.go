@@ -1,5 +1,7 @@
 package safety
 
+import "slices"
+
 // Crisis screening weighs each phrase of crisisPhrases by its context, then reports means
 // and methods (methodTerms) found beside a crisis finding.
 //
@@ -41,6 +43,7 @@ const (
 // crisis appends crisis and crisis_method findings for sc to out.
 func (s *Screener) crisis(sc *scan, out []Finding) []Finding {
 	lx := s.lex
+	from := len(out)
 	for i := range sc.sents {
 		sc.sents[i].crisis = 0
 	}
@@ -111,6 +114,9 @@ func (s *Screener) crisis(sc *scan, out []Finding) []Finding {
 		flush()
 	}
 	out = s.impliedCrisis(sc, out)
+	if !slices.ContainsFunc(out[from:], func(f Finding) bool { return f.Category == Crisis }) {
+		out = s.modelCrisis(sc, out)
+	}
 
 	// Methods: only beside a crisis finding that was reported.
 	lastEnd := int32(-1)

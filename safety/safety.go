@@ -4,7 +4,8 @@
 // product and a reaction in one post).
 //
 // Screens are pure functions of the text and the Config: no network, no shared mutable
-// state, only RE2 regular expressions and word tries, so work is linear in the text. They
+// state, only RE2 regular expressions, word tries and a crisis model trained once at start
+// from the embedded corpus (crisis_model.go), so work is linear in the text. They
 // report findings with byte spans and a confidence; they do not decide. The moderation
 // pipeline in rooms maps them to a verdict, for example:
 //
@@ -118,6 +119,9 @@ type Config struct {
 	// MinConfidence drops findings below it. Default (zero): 0.5. The corpus figures in
 	// corpus_test.go are measured at the default.
 	MinConfidence float64
+	// NoCrisisModel leaves crisis screening to the lexicon alone (crisis_model.go): fewer
+	// false alarms, far fewer crises found in wording the lexicon was not written for.
+	NoCrisisModel bool
 }
 
 // DefaultMinConfidence is the MinConfidence of a zero Config.
@@ -128,10 +132,11 @@ type Screener struct {
 	lex       *lexicon
 	minConf   float64
 	pi        *personalPatterns
-	allow     []string  // folded AllowDomains
-	products  []string  // product key → name reported
-	reactions []string  // reaction index → Term
-	scans     sync.Pool // *scan, reused between calls
+	allow     []string     // folded AllowDomains
+	products  []string     // product key → name reported
+	reactions []string     // reaction index → Term
+	scans     sync.Pool    // *scan, reused between calls
+	model     *crisisModel // nil with Config.NoCrisisModel
 }
 
 // Screen runs every screen over text and returns the findings sorted by Start, longer spans

@@ -49,6 +49,8 @@ type scan struct {
 	// summarize
 	cues      uint32 // union of every sentence's cues
 	recovered bool   // a sentence with no negation tells a recovery (cRecovered)
+	// crisis_model.go
+	feats []uint32
 }
 
 // word is the folded form of token i.
