@@ -29,6 +29,9 @@ type SafetyConfig struct {
 	DefaultPIIPolicy string           `json:"default_pii_policy"` // warn (default), redact or hold
 	// MinConfidence drops weaker findings; 0 means safety.DefaultMinConfidence.
 	MinConfidence float64 `json:"min_confidence"`
+	// CrisisModel false leaves crisis screening to the lexicon: fewer false alarms, and
+	// most crisis wording the lexicon was not written for missed. Default true.
+	CrisisModel *bool `json:"crisis_model"`
 
 	screener *safety.Screener // compiled by Compile
 }
@@ -130,7 +133,8 @@ func (c *SafetyConfig) Compile() error {
 			return fmt.Errorf("crisis_resources.links[%d] needs a label and an http(s) or tel: url", i)
 		}
 	}
-	sc := safety.Config{AllowDomains: c.AllowDomains, MinConfidence: c.MinConfidence}
+	sc := safety.Config{AllowDomains: c.AllowDomains, MinConfidence: c.MinConfidence,
+		NoCrisisModel: c.CrisisModel != nil && !*c.CrisisModel}
 	for _, p := range c.Products {
 		sc.Products = append(sc.Products, safety.Product{Brand: p.Brand, Generics: p.Generics, Misspellings: p.Misspellings})
 	}

@@ -33,7 +33,7 @@ func TestConfigSafety(t *testing.T) {
 	good := write("good.json", `{"products":[{"brand":"Xyzal","generics":["levocetirizine"]}],
 		"reactions":[{"term":"brain fog","variants":["foggy head"]}], "allow_domains":["nhs.uk"],
 		"crisis_resources":{"text":"Call 111.","links":[{"label":"NHS 111","url":"https://111.nhs.uk"}]},
-		"default_pii_policy":"redact"}`)
+		"default_pii_policy":"redact", "crisis_model": false}`)
 	t.Setenv("HAVEN_SAFETY_CONFIG", good)
 	cfg, err = parse()
 	if err != nil {
@@ -41,7 +41,7 @@ func TestConfigSafety(t *testing.T) {
 	}
 	s := cfg.Safety
 	if len(s.Products) != 1 || s.Products[0].Brand != "Xyzal" || s.DefaultPIIPolicy != "redact" ||
-		s.CrisisResources.Text != "Call 111." || len(s.CrisisResources.Links) != 1 {
+		s.CrisisResources.Text != "Call 111." || len(s.CrisisResources.Links) != 1 || s.CrisisModel == nil || *s.CrisisModel {
 		t.Fatalf("configured: %+v", s)
 	}
 	for name, body := range map[string]string{
@@ -51,6 +51,7 @@ func TestConfigSafety(t *testing.T) {
 		"brand.json":      `{"products": [{"generics": ["x"]}]}`,
 		"link.json":       `{"crisis_resources": {"text": "t", "links": [{"label": "x", "url": "javascript:alert(1)"}]}}`,
 		"confidence.json": `{"min_confidence": 2}`,
+		"model.json":      `{"crisis_model": "off"}`,
 		"two.json":        `{} {}`,
 	} {
 		p := write(name, body)
