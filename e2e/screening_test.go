@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/havenhealth/haven/internal/wsclient"
+	"github.com/havenhealth/haven/safety"
 	"github.com/havenhealth/haven/server"
 	"github.com/havenhealth/haven/store"
 )
@@ -101,9 +103,32 @@ func isMessage(m wsclient.Msg) bool { return m.Type() == "message" }
 const (
 	phoneText  = "my cell is 415-555-0132, text me after clinic"
 	crisisText = "I don't want to be alive anymore, I think about killing myself every night"
+	// modelText has no phrase of the crisis lexicon: only the crisis model finds it.
+	modelText  = "I can't see a way forward anymore and I've stopped caring what happens to me"
 	methodText = "I want to kill myself, I have saved up 60 of my sleeping pills to take tonight"
 	aeText     = "Since starting Ozempic I get terrible nausea every single morning"
 )
+
+// storedAlert waits for the crisis alert with id to be stored (it is stored after the live
+// alert goes out) and returns it.
+func storedAlert(t *testing.T, c *cluster, id string) store.CrisisAlert {
+	t.Helper()
+	var found store.CrisisAlert
+	waitFor(t, func() bool {
+		as, err := c.Nodes[0].St.CrisisAlerts(context.Background(), store.CrisisAlertFilter{}, 50)
+		if err != nil {
+			t.Fatalf("crisis alerts: %v", err)
+		}
+		for _, a := range as {
+			if a.ID == id {
+				found = a
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
 
 func runScreeningSuite(t *testing.T, s setup) {
 	c := startScreenCluster(t, s)
@@ -211,18 +236,27 @@ func runScreeningSuite(t *testing.T, s setup) {
 		if m := nextAsMember(t, other, "message", 5*time.Second); m.Str("text") != crisisText {
 			t.Fatalf("delivered %v", m)
 		}
-		waitFor(t, func() bool {
-			as, err := c.Nodes[0].St.CrisisAlerts(context.Background(), store.CrisisAlertFilter{}, 50)
-			if err != nil {
-				t.Fatalf("crisis alerts: %v", err)
-			}
-			for _, a := range as {
-				if a.ID == alert.Str("alert_id") && a.MessageSeq == r.Int("seq") {
-					return true
-				}
-			}
-			return false
-		})
+		if a := storedAlert(t, c, alert.Str("alert_id")); a.MessageSeq != r.Int("seq") {
+			t.Fatalf("stored alert %+v, want seq %d", a, r.Int("seq"))
+		}
+	})
+
+	t.Run("wording the lexicon misses alerts through the crisis model", func(t *testing.T) {
+		room := c.newRoom(t)
+		mod, _ := k.mod(t, room)
+		author, _ := c.joined(far, room)
+		r := send(t, author, room, modelText, "cm1")
+		if r.Type() != "ok" || r["crisis"] != true {
+			t.Fatalf("send = %v", r)
+		}
+		nextAsMember(t, author, "safety.resources", 5*time.Second)
+		alert := nextOf(t, mod, "safety.crisis")
+		if alert.Int("seq") != r.Int("seq") || alert["method"] != false {
+			t.Fatalf("alert = %v", alert)
+		}
+		if a := storedAlert(t, c, alert.Str("alert_id")); !slices.Equal(a.Terms, []string{safety.ModelTerm}) {
+			t.Fatalf("stored terms %q, want the model named", a.Terms)
+		}
 	})
 
 	t.Run("method detail is hidden from members", func(t *testing.T) {
