@@ -22,7 +22,9 @@ import (
 //
 // Training is deterministic (fixed order, fixed seed) and takes some tens of milliseconds,
 // so the model is always the one its data and code describe: there is no weights file to
-// fall out of step. BENCHMARKS.md has the cross-validated and hold-out figures.
+// fall out of step. (Across architectures the weights may differ in their last bits: Go
+// may fuse a multiply and an add where the processor has the instruction.) BENCHMARKS.md
+// has the cross-validated and hold-out figures.
 
 //go:embed corpus.jsonl
 var corpusData []byte
