@@ -171,10 +171,16 @@ func (s *Service) afterScreen(ctx context.Context, d *Draft, msg store.Message, 
 // records the alert.
 func (s *Service) crisisAlert(ctx context.Context, d *Draft, seq int64, heldID string) {
 	m := d.Member
+	metric := "crisis"
+	if slices.Contains(d.screen.terms, safety.ModelTerm) {
+		// Only the model found it (it speaks when the lexicon matched no crisis phrase): its
+		// own count tells an operator how many alerts, true and false, it adds.
+		metric = "crisis_model"
+	}
 	s.raiseCrisis(ctx, m.Room, crisis{authorID: m.User.ID, author: protocol.User{ID: m.User.ID,
 		DisplayName: m.User.DisplayName, Role: m.User.Role, Verified: m.User.Verified},
 		text: d.screen.original, seq: seq, heldID: heldID, method: d.screen.method, edit: d.screen.edit,
-		terms: d.screen.terms, at: d.Now, metric: "crisis"})
+		terms: d.screen.terms, at: d.Now, metric: metric})
 }
 
 // crisis is one crisis finding, from the screens or from a member's self-harm report.

@@ -12,7 +12,7 @@ import (
 
 var metricScreen = promauto.NewCounterVec(prometheus.CounterOpts{
 	Name: "haven_screen_findings_total",
-	Help: "Posts and edits the safety screens acted on, by outcome (crisis, ae_case).",
+	Help: "Posts and edits the safety screens acted on, by outcome (crisis; crisis_model: found by the crisis model alone; crisis_report: a self-harm report; ae_case).",
 }, []string{"outcome"})
 
 // storedAECase is the case of d's adverse-event findings to store with the post or edit

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/havenhealth/haven/broker"
 	"github.com/havenhealth/haven/protocol"
 	"github.com/havenhealth/haven/rooms"
@@ -302,6 +304,50 @@ func TestScreenCrisisPublishesAndAlerts(t *testing.T) {
 	}
 	if _, alerts := f.st.snapshot(); len(alerts) != 1 || alerts[0].MessageSeq != 2 || alerts[0].AuthorID != "u1" || alerts[0].ID == "" {
 		t.Fatalf("recorded alerts = %+v", alerts)
+	}
+}
+
+// screenFindings is haven_screen_findings_total for outcome.
+func screenFindings(t *testing.T, outcome string) float64 {
+	t.Helper()
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "haven_screen_findings_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == outcome {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+func TestScreenCrisisModelAlertIsCountedApart(t *testing.T) {
+	f := newScreenFixture(t, "")
+	model, lexicon := screenFindings(t, "crisis_model"), screenFindings(t, "crisis")
+	var res rooms.SendResult
+	text := "I can't see a way forward anymore and I've stopped caring what happens to me"
+	if _, err := f.svc.Post(context.Background(), f.member(t), text, "c1", rooms.SendOptions{Result: &res}); err != nil {
+		t.Fatal(err)
+	}
+	if !res.Crisis {
+		t.Fatalf("result %+v: the crisis model should have found it", res)
+	}
+	if _, alerts := f.st.snapshot(); len(alerts) != 1 || len(alerts[0].Terms) != 1 || alerts[0].Terms[0] != safety.ModelTerm {
+		t.Fatalf("recorded alerts = %+v", alerts)
+	}
+	if d := screenFindings(t, "crisis_model") - model; d != 1 {
+		t.Errorf("crisis_model counted %v times, want 1", d)
+	}
+	if d := screenFindings(t, "crisis") - lexicon; d != 0 {
+		t.Errorf("crisis counted %v times, want 0", d)
 	}
 }
 
