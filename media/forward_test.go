@@ -3,6 +3,7 @@ package media
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -18,8 +19,8 @@ func webinar(t *testing.T) (*tnode, *tclient, *source) {
 }
 
 // webinarOn starts a webinar on a node configured by mut, its host publishing (audio too
-// when withAudio).
-func webinarOn(t *testing.T, mut func(*Config), withAudio bool) (*tnode, *tclient, *source) {
+// when withAudio) from a source that each prep sets up first.
+func webinarOn(t *testing.T, mut func(*Config), withAudio bool, prep ...func(*source)) (*tnode, *tclient, *source) {
 	t.Helper()
 	tn := newTestNode(t, "n1", broker.NewMemory(), nil, mut)
 	host := tn.client("host", "talk", "webinar", RankHost)
@@ -28,6 +29,9 @@ func webinarOn(t *testing.T, mut func(*Config), withAudio bool) (*tnode, *tclien
 		t.Fatalf("host join: %v", r)
 	}
 	src := newSource(t, host, nil, withAudio)
+	for _, p := range prep {
+		p(src)
+	}
 	host.offer(src.kinds())
 	src.start()
 	return tn, host, src
@@ -94,6 +98,35 @@ func TestForwardIntact(t *testing.T) {
 	st := subs[0].next("media.state", 5*time.Second, func(m msg) bool { return len(tracksOf(m)) == 2 })
 	if _, ok := st["hands"]; ok {
 		t.Fatalf("an attendee's state shows the raised hands: %v", st)
+	}
+}
+
+// TestForwardSegmentsFrames: the fan-out writes each subscriber its share of a video frame
+// together (forward in fanout.go), so a frame's packets to one subscriber leave as one
+// segmented message (sendbatch_linux.go). Written packet by packet to every subscriber in
+// turn, consecutive packets would go to different addresses and no message would hold
+// more than one: the benchmark's gain (BENCHMARKS.md, media round 7) would be gone.
+func TestForwardSegmentsFrames(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("UDP segmentation offload is Linux's; elsewhere every packet is its own message")
+	}
+	tn, host, src := webinarOn(t, nil, false, func(s *source) { s.framePackets = 4 })
+	var subs []*tclient
+	for i := range 3 {
+		subs = append(subs, attendee(t, tn, fmt.Sprintf("att%d", i)))
+	}
+	video := host.participantID() + ":video"
+	for _, c := range subs {
+		c.waitPackets(video, 0, 40, 10*time.Second) // past the packets queued before the pair was known
+	}
+	packets, messages := value(batchedPackets), value(batchedMessages)
+	for _, c := range subs {
+		src.checkIntact(c.name+" video", c.waitPackets(video, len(c.received(video)), 120, 10*time.Second), true)
+	}
+	packets, messages = value(batchedPackets)-packets, value(batchedMessages)-messages
+	t.Logf("%v packets sent in batches, in %v messages", packets, messages)
+	if packets < 300 || messages*2 > packets {
+		t.Fatalf("%v packets went in %v messages: a frame's packets to one subscriber should go as one", packets, messages)
 	}
 }
 

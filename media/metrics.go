@@ -43,6 +43,9 @@ var (
 		Name: "haven_media_layer_probes_total", Help: "Simulcast steps up tried above a subscriber's TWCC estimate while it showed no congestion."})
 	metricControl = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "haven_media_control_total", Help: "Media control actions applied, by action."}, []string{"action"})
+	metricBatched = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "haven_media_batched_total",
+		Help: "RTP packets the fan-out sent in batches (unit=packets), and the messages they went in (unit=messages): a subscriber's share of a video frame goes as one segmented message, so fewer messages than packets means UDP segmentation is working."}, []string{"unit"})
 )
 
 // Pre-resolved children: the forwarding path must not look labels up per packet.
@@ -56,4 +59,6 @@ var (
 	plisOut         = metricPLIs.WithLabelValues("to_publisher")
 	bitrateIn       = metricBitrate.WithLabelValues("in")
 	bitrateOut      = metricBitrate.WithLabelValues("out")
+	batchedPackets  = metricBatched.WithLabelValues("packets")
+	batchedMessages = metricBatched.WithLabelValues("messages")
 )

@@ -93,6 +93,8 @@ func (b *sendBatch) add(enc []byte, to netip.AddrPort) {
 // error) is counted and skipped, and the rest are sent.
 func (b *sendBatch) flush() {
 	if b.n > 0 {
+		batchedPackets.Add(float64(b.n))
+		batchedMessages.Add(float64(b.msgs.messages(b.n)))
 		b.msgs.send(b.sock, b.n)
 	}
 	b.msgs.clear(b.n)

@@ -91,6 +91,9 @@ func (m *mmsgs) segment(k, size int) {
 	h.SetControllen(unix.CmsgSpace(2))
 }
 
+// messages is how many messages the batch's n packets make.
+func (m *mmsgs) messages(int) int { return m.nmsg }
+
 func (m *mmsgs) clear(n int) {
 	for i := range n {
 		m.iovs[i].Base = nil

@@ -14,6 +14,9 @@ func (m *mmsgs) set(i int, p []byte, to netip.AddrPort, _ *udpSocket) { m.pkts[i
 
 func (m *mmsgs) clear(n int) { clear(m.pkts[:n]) }
 
+// messages is how many messages the batch's n packets make: one each.
+func (m *mmsgs) messages(n int) int { return n }
+
 func (m *mmsgs) send(sock *udpSocket, n int) {
 	for i := range n {
 		if _, err := sock.udp.WriteToUDPAddrPort(m.pkts[i], m.to[i]); err != nil {

@@ -37,7 +37,14 @@ type source struct {
 	midID, ridID uint8
 	// seq0 is every stream's first RTP sequence number (browsers pick theirs at random).
 	seq0 uint16
+	// framePackets splits each video frame into this many packets of framePacketSize bytes
+	// (one layer only; set before start). 0 or 1: one packet a frame.
+	framePackets int
 }
+
+// framePacketSize is the payload of each packet of a split frame: equal sizes, as an
+// encoder's packetizer makes them.
+const framePacketSize = 1000
 
 func newSource(t *testing.T, c *tclient, rids []string, withAudio bool) *source {
 	t.Helper()
@@ -178,6 +185,11 @@ func (s *source) run() {
 					seqs[i]++
 				}
 			}
+			if s.framePackets > 1 {
+				s.sendSplitFrame(frame, key, seqs)
+				frame++
+				continue
+			}
 			for i, tr := range s.video {
 				pad := 0
 				if len(s.video) > 1 {
@@ -205,6 +217,28 @@ func (s *source) run() {
 			aseq++
 			audioN++
 		}
+	}
+}
+
+// sendSplitFrame sends frame as s.framePackets packets on the one layer: the first starts
+// the VP8 partition, the rest continue it, the last has the marker bit. The counter of
+// packet k is frame*64+k, so counters still only increase.
+func (s *source) sendSplitFrame(frame uint32, key bool, seqs []uint16) {
+	for k := range s.framePackets {
+		var payload []byte
+		if k == 0 {
+			payload = vp8Payload(0, key, 0)
+			payload = payload[:len(payload)-4]
+		} else {
+			payload = []byte{0x00} // descriptor: S=0, a continuation
+		}
+		payload = append(payload, make([]byte, framePacketSize-4-len(payload))...)
+		payload = binary.BigEndian.AppendUint32(payload, frame*64+uint32(k))
+		p := &rtp.Packet{Header: rtp.Header{Version: 2, Marker: k == s.framePackets-1,
+			SequenceNumber: seqs[0], Timestamp: frame * 3000}, Payload: payload}
+		seqs[0]++
+		s.record(payload)
+		_ = s.video[0].WriteRTP(p)
 	}
 }
 
