@@ -10,13 +10,15 @@ import (
 
 	"github.com/havenhealth/haven/internal/testenv"
 	"github.com/havenhealth/haven/internal/wsclient"
+	"github.com/havenhealth/haven/safety"
 	"github.com/havenhealth/haven/store"
 )
 
 // TestBrowserSafetyConsole: a global moderator works an overdue AE case in the console
 // (clicks only): sees it in red, opens it, asks the author a question; the author, in
 // their own browser, gets the live notice, opens their safety messages and answers; the
-// reviewer sees the answer and closes the case with a reason.
+// reviewer sees the answer and closes the case with a reason. On the way it checks the
+// crisis alerts: the one only the crisis model found says so, and acknowledging one works.
 func TestBrowserSafetyConsole(t *testing.T) {
 	testenv.Chromium(t)
 	c := startCluster(t, sqliteSetup())
@@ -45,9 +47,29 @@ func TestBrowserSafetyConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Two crisis alerts: one the lexicon raised, one only the crisis model found.
+	for _, a := range []store.NewCrisisAlert{
+		{ID: "ca_lexicon", Text: "I want to end my life", Terms: []string{"end my life"}},
+		{ID: "ca_model", Text: "I can't see a way forward anymore", Terms: []string{safety.ModelTerm}},
+	} {
+		a.RoomID, a.MessageSeq, a.AuthorID, a.At = room.ID, 1, memID, time.Now()
+		if _, err := c.Nodes[0].St.RecordCrisisAlert(ctxT(t, 5*time.Second), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	rev.do("open console", 15*time.Second,
 		chromedp.Navigate(url+"/safety"),
-		chromedp.WaitVisible(chromedp.CSS(`#safety-view tr[data-id="`+id+`"]`)))
+		chromedp.WaitVisible(chromedp.CSS(`#safety-view tr[data-id="`+id+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#safety-view .alerts li[data-id="ca_model"]`)))
+	for alert, want := range map[string]bool{"ca_model": true, "ca_lexicon": false} {
+		if got := browserEval[bool](rev, `document.querySelector('#safety-view .alerts li[data-id="`+alert+`"]').textContent.includes("found by the crisis model")`); got != want {
+			t.Errorf("alert %s says it was found by the crisis model: %v, want %v", alert, got, want)
+		}
+	}
+	rev.do("acknowledge the model's alert", 10*time.Second,
+		chromedp.Click(chromedp.CSS(`#safety-view .alerts li[data-id="ca_model"] button`)))
+	rev.waitJS("acknowledged", `document.querySelector('#safety-view .alerts li[data-id="ca_model"]').textContent.includes("acknowledged by")`, 10*time.Second)
 	if !browserEval[bool](rev, `document.querySelector('#safety-view tr[data-id="`+id+`"] td.overdue') !== null`) {
 		t.Errorf("the overdue case is not shown in red")
 	}

@@ -96,7 +96,7 @@ class SafetyConsole {
       this.cases = h("tbody");
       this.casesMsg = h("p", { class: "muted", role: "status" });
       this.detail = h("div", { "aria-live": "polite" });
-      this.alerts = h("ul", { class: "thread" });
+      this.alerts = h("ul", { class: "thread alerts" });
       this.alertsMsg = h("p", { class: "muted", role: "status" });
       parts.push(
         h("section", {},
@@ -208,8 +208,11 @@ class SafetyConsole {
             notify(explainError(err), { kind: "error" }); ack.disabled = false;
           }
         });
-        return h("li", { class: a.acknowledged_at ? "" : "overdue" },
-          h("strong", {}, `${when(a.at)} · ${a.room}${a.method ? " · method detail (hidden)" : ""}: `), a.text, " ",
+        // The crisis model's alerts name it as their term: no lexicon phrase matched, and a
+        // moderator weighing the post should know it was a learned guess.
+        const byModel = (a.terms || []).includes("(crisis model)");
+        return h("li", { class: a.acknowledged_at ? "" : "overdue", "data-id": a.id },
+          h("strong", {}, `${when(a.at)} · ${a.room}${a.method ? " · method detail (hidden)" : ""}${byModel ? " · found by the crisis model" : ""}: `), a.text, " ",
           a.acknowledged_at ? h("small", { class: "muted" }, `acknowledged by ${a.acknowledged_by}`) : ack);
       }));
     } catch (err) {
