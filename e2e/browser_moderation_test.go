@@ -32,7 +32,12 @@ func browserUserID(b *browserMember) string {
 func moderationPair(t *testing.T) (c *cluster, mod, mem *browserMember, memID, memName string) {
 	t.Helper()
 	testenv.Chromium(t) // skip (or fail under CI=true) before starting a node for nothing
-	c = startCluster(t, sqliteSetup())
+	return moderationPairOn(t, startCluster(t, sqliteSetup()))
+}
+
+// moderationPairOn is moderationPair on the cluster c.
+func moderationPairOn(t *testing.T, c *cluster) (_ *cluster, mod, mem *browserMember, memID, memName string) {
+	t.Helper()
 	url := c.Nodes[0].URL
 	mod = newBrowserMember(t, "mod")
 	mem = newBrowserMember(t, "member")

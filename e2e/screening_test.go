@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/havenhealth/haven/internal/testenv"
 	"github.com/havenhealth/haven/internal/wsclient"
 	"github.com/havenhealth/haven/safety"
 	"github.com/havenhealth/haven/server"
@@ -229,7 +231,7 @@ func runScreeningSuite(t *testing.T, s setup) {
 		alert := nextOf(t, mod, "safety.crisis")
 		author0, _ := alert["author"].(map[string]any)
 		if alert.Str("priority") != "urgent" || alert.Int("seq") != r.Int("seq") || alert["method"] != false ||
-			alert.Str("alert_id") == "" || author0["id"] != acc.ID || alert.Str("excerpt") == "" {
+			alert.Str("alert_id") == "" || author0["id"] != acc.ID || alert.Str("excerpt") == "" || alert["source"] != nil {
 			t.Fatalf("alert = %v", alert)
 		}
 		// Published normally: not silently dropped.
@@ -251,7 +253,7 @@ func runScreeningSuite(t *testing.T, s setup) {
 		}
 		nextAsMember(t, author, "safety.resources", 5*time.Second)
 		alert := nextOf(t, mod, "safety.crisis")
-		if alert.Int("seq") != r.Int("seq") || alert["method"] != false {
+		if alert.Int("seq") != r.Int("seq") || alert["method"] != false || alert["source"] != "model" {
 			t.Fatalf("alert = %v", alert)
 		}
 		if a := storedAlert(t, c, alert.Str("alert_id")); !slices.Equal(a.Terms, []string{safety.ModelTerm}) {
@@ -382,4 +384,25 @@ func TestBrowserScreening(t *testing.T) {
 	}
 	a.screenshot("crisis-resources")
 	a.checkConsole()
+}
+
+// TestBrowserCrisisAlert: a room moderator's panel shows each crisis alert live; the one
+// only the crisis model found says so, the lexicon's does not.
+func TestBrowserCrisisAlert(t *testing.T) {
+	testenv.Chromium(t)
+	_, mod, mem, _, _ := moderationPairOn(t, startScreenCluster(t, sqliteSetup()))
+	for _, tc := range []struct {
+		text    string
+		byModel bool
+	}{{modelText, true}, {crisisText, false}} {
+		mem.send(tc.text)
+		mod.waitJS("alert for "+tc.text, `[...document.querySelectorAll("#mod-panel .crisis-alert blockquote")].some((b) => b.textContent === `+strconv.Quote(tc.text)+`)`, 10*time.Second)
+		got := browserEval[bool](mod, `[...document.querySelectorAll("#mod-panel .crisis-alert")].find((a) => a.querySelector("blockquote").textContent === `+strconv.Quote(tc.text)+`).querySelector(".crisis-head").textContent.includes("found by the crisis model")`)
+		if got != tc.byModel {
+			t.Errorf("%q: the alert says it was found by the crisis model: %v, want %v", tc.text, got, tc.byModel)
+		}
+	}
+	mod.screenshot("crisis-alerts")
+	mod.checkConsole()
+	mem.checkConsole()
 }

@@ -45,7 +45,7 @@ type SafetyCrisis struct {
 	Method   bool   `json:"method"`
 	Priority string `json:"priority"` // "urgent"
 	Edit     bool   `json:"edit,omitempty"`
-	Source   string `json:"source,omitempty"`    // "report" when a member reported the post as self-harm; absent for the screens
+	Source   string `json:"source,omitempty"`    // "report" when a member reported the post as self-harm, "model" when only the crisis model found it; absent for the lexicon
 	ReportID string `json:"report_id,omitempty"` // with source "report"
 	At       string `json:"at"`
 }

@@ -171,16 +171,17 @@ func (s *Service) afterScreen(ctx context.Context, d *Draft, msg store.Message, 
 // records the alert.
 func (s *Service) crisisAlert(ctx context.Context, d *Draft, seq int64, heldID string) {
 	m := d.Member
-	metric := "crisis"
+	metric, source := "crisis", ""
 	if slices.Contains(d.screen.terms, safety.ModelTerm) {
 		// Only the model found it (it speaks when the lexicon matched no crisis phrase): its
-		// own count tells an operator how many alerts, true and false, it adds.
-		metric = "crisis_model"
+		// own count tells an operator how many alerts, true and false, it adds, and the
+		// moderators are told it is a learned guess.
+		metric, source = "crisis_model", "model"
 	}
 	s.raiseCrisis(ctx, m.Room, crisis{authorID: m.User.ID, author: protocol.User{ID: m.User.ID,
 		DisplayName: m.User.DisplayName, Role: m.User.Role, Verified: m.User.Verified},
 		text: d.screen.original, seq: seq, heldID: heldID, method: d.screen.method, edit: d.screen.edit,
-		terms: d.screen.terms, at: d.Now, metric: metric})
+		terms: d.screen.terms, at: d.Now, metric: metric, source: source})
 }
 
 // crisis is one crisis finding, from the screens or from a member's self-harm report.
@@ -191,7 +192,7 @@ type crisis struct {
 	seq            int64
 	heldID         string
 	method, edit   bool
-	source, report string // "report" and the report's ID when a member reported it
+	source, report string // "report" and the report's ID when a member reported it; "model" when only the crisis model found it
 	terms          []string
 	at             time.Time
 	metric         string

@@ -340,6 +340,9 @@ func TestScreenCrisisModelAlertIsCountedApart(t *testing.T) {
 	if !res.Crisis {
 		t.Fatalf("result %+v: the crisis model should have found it", res)
 	}
+	if mods := f.typed(rooms.KindModerators); len(mods) != 1 || mods[0]["source"] != "model" {
+		t.Fatalf("moderator alert = %v, want source model", mods)
+	}
 	if _, alerts := f.st.snapshot(); len(alerts) != 1 || len(alerts[0].Terms) != 1 || alerts[0].Terms[0] != safety.ModelTerm {
 		t.Fatalf("recorded alerts = %+v", alerts)
 	}

@@ -83,7 +83,7 @@ export function showCrisisAlert(view, ev) {
     aside.prepend(box);
   }
   const item = h("article", { class: "crisis-alert" + (ev.method ? " method" : ""), dataset: { alertId: String(ev.alert_id || "") } },
-    h("p", { class: "crisis-head" }, h("strong", {}, "Urgent · crisis"), ` ${who} · ${where}`),
+    h("p", { class: "crisis-head" }, h("strong", {}, "Urgent · crisis"), ` ${who} · ${where}${ev.source === "model" ? " · found by the crisis model" : ""}`),
     h("blockquote", {}, String(ev.excerpt || "")),
     h("p", { class: "crisis-time" }, ev.at ? formatFull(ev.at) : ""),
     h("div", { class: "crisis-actions" },
