@@ -261,8 +261,13 @@ func runPrivacySuite(t *testing.T, s setup) {
 		status, out = c.pvDo(t, 0, "POST", "/api/login", "", map[string]any{"email": acc.Email, "password": "correct horse battery"})
 		pvWant(t, "login after erasure", status, http.StatusUnauthorized, out)
 
+		// A member with the room open on another node sees both go at once, newest first.
+		for _, seq := range []int64{held.Int("seq"), plain} {
+			if d := nextOf(t, watcher, "message_deleted"); d.Int("seq") != seq || d.Str("room") != room || d.Str("by") != "author" {
+				t.Fatalf("live tombstone = %v, want seq %d by the author", d, seq)
+			}
+		}
 		// Members see both messages gone after a reload; the store keeps the legal-hold text.
-		_ = watcher
 		again := c.dial(0, c.member(0))
 		hist, _ := join(t, again, room, nil)["messages"].([]any)
 		seen := map[int64]map[string]any{}
@@ -312,8 +317,17 @@ func runPrivacySuite(t *testing.T, s setup) {
 		}
 		status, out = c.pvDo(t, 0, "DELETE", "/api/users/"+me.User.ID, c.adminToken(), map[string]any{"reason": "oops"})
 		pvWant(t, "erase an admin", status, http.StatusConflict, out)
+		room := c.newRoom(t)
+		tconn := c.dial(0, target)
+		join(t, tconn, room, nil)
+		grantHealth(t, c, 0, target.Token, 1)
+		seq := send(t, tconn, room, "a post an admin will erase", "ae1").Int("seq")
+		watcher, _ := c.joined(far, room)
 		status, out = c.pvDo(t, far, "DELETE", "/api/users/"+target.ID, c.adminToken(), map[string]any{"reason": "request by email"})
 		pvWant(t, "admin erase", status, http.StatusOK, out)
+		if d := nextOf(t, watcher, "message_deleted"); d.Int("seq") != seq || d.Str("by") != "moderator" {
+			t.Fatalf("live tombstone after an admin's erasure = %v", d)
+		}
 		status, out = c.pvDo(t, 0, "DELETE", "/api/users/"+target.ID, c.adminToken(), map[string]any{"reason": "request by email"})
 		pvWant(t, "erase twice", status, http.StatusNotFound, out)
 		if e := auditHas(audit(t), "erase_account", target.ID); e == nil || e["reason"] != "request by email" {

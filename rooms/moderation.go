@@ -236,6 +236,24 @@ func (s *Service) broadcastTombstones(ctx context.Context, room *Room, userID st
 	}
 }
 
+// maxErasureTombstones bounds one erasure's live tombstones in a room: members have a few
+// pages of a room on screen at most, and older pages come from the store, already blank.
+const maxErasureTombstones = 1000
+
+// TellErased tells each room's members, on every node, that an erased member's messages
+// are gone (the store has marked them; newest first, at most maxErasureTombstones a room).
+// by is "author" when members erased themselves, "moderator" when an admin did.
+func (s *Service) TellErased(ctx context.Context, msgs []store.DeletedMessage, by string) {
+	told := map[string]int{}
+	for _, m := range msgs {
+		if told[m.RoomSlug] == maxErasureTombstones {
+			continue
+		}
+		told[m.RoomSlug]++
+		s.PublishEphemeral(ctx, m.RoomSlug, protocol.MessageDeleted{Type: "message_deleted", Room: m.RoomSlug, Seq: m.Seq, By: by})
+	}
+}
+
 // Audit returns a room's audit log, newest first (moderators and admins).
 func (s *Service) Audit(ctx context.Context, actor store.User, slug string, before int64, limit int) ([]store.AuditEntry, error) {
 	room, err := s.Get(ctx, slug)

@@ -101,6 +101,13 @@ func (s *Server) erase(ctx context.Context, actor, target store.User, by, reason
 		return res, privacyErr(fmt.Errorf("erase %s: %w", target.ID, err), "account")
 	}
 	s.accounts.SessionsRevoked(res.SessionIDs)
+	// Members with the rooms open see the messages go now, not at their next reload; the
+	// wire contract knows two deleters, and an erasure is the author's or an admin's act.
+	tombstoneBy := "author"
+	if by != "self" {
+		tombstoneBy = "moderator"
+	}
+	s.rooms.TellErased(context.WithoutCancel(ctx), res.Deleted, tombstoneBy)
 	s.log.Info("account erased", "user", target.ID, "by", by, "content", content, "messages", res.Removed,
 		"legal_hold", res.LegalHold, "audit", res.Audit.ID)
 	return res, nil

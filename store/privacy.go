@@ -124,6 +124,15 @@ type ErasureResult struct {
 	SessionIDs []string // the sessions that were revoked; the caller closes their sockets
 	Removed    int      // messages blanked (ErasureDelete) or left with the pseudonym
 	LegalHold  int      // messages kept with their text because they are under legal hold
+	// Deleted are the messages members saw that are now deleted (ErasureDelete, legal hold
+	// included: members see those as deleted too), newest first: the caller tells the rooms.
+	Deleted []DeletedMessage
+}
+
+// DeletedMessage names one message by its room's slug and its seq.
+type DeletedMessage struct {
+	RoomSlug string
+	Seq      int64
 }
 
 // RoomRetention is a room's retention setting.

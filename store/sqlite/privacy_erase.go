@@ -209,6 +209,17 @@ func (s *Store) EraseUser(ctx context.Context, e store.Erasure) (store.ErasureRe
 				return err
 			}
 		}
+		if e.Content == store.ErasureDelete {
+			// Read before the updates below mark them: only what members saw as live.
+			out.Deleted, err = rowsOf(ctx, tx, func(sc scanner) (store.DeletedMessage, error) {
+				var d store.DeletedMessage
+				return d, sc.Scan(&d.RoomSlug, &d.Seq)
+			}, `SELECT r.slug, m.seq FROM messages m JOIN rooms r ON r.id = m.room_id
+				WHERE m.author_id = ? AND m.deleted_at IS NULL ORDER BY m.created_at DESC, m.seq DESC`, e.UserID)
+			if err != nil {
+				return fmt.Errorf("messages to tell the rooms: %w", err)
+			}
+		}
 		if out.LegalHold, err = exec("legal hold", `UPDATE messages SET
 			deleted_by = CASE WHEN deleted_at IS NULL AND ?1 = 'delete' THEN 'erasure' ELSE deleted_by END,
 			deleted_at = CASE WHEN ?1 = 'delete' THEN coalesce(deleted_at, ?2) ELSE deleted_at END

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -142,6 +143,10 @@ func testEraseDelete(t *testing.T, s store.Store) {
 	plain := post(t, s, room, u, "z1", "my phone is 555 0100")
 	held := post(t, s, room, u, "z2", "examplumab gave me a rash")
 	legalHold(t, s, room, held)
+	gone := post(t, s, room, u, "z3", "never mind")
+	if _, err := s.DeleteMessage(ctx, room.ID, gone.Seq, "author", t0); err != nil {
+		t.Fatal(err)
+	}
 	theirs := post(t, s, room, other, "a1", "hello zoe")
 	if _, err := s.CreateReport(ctx, store.Report{ID: ids.New("rp_"), RoomID: room.ID, Seq: theirs.Seq,
 		ReporterID: u.ID, Reason: "r", CreatedAt: t0}); err != nil {
@@ -152,8 +157,12 @@ func testEraseDelete(t *testing.T, s store.Store) {
 	}
 
 	res := erase(t, s, u, store.ErasureDelete)
-	if len(res.SessionIDs) != 1 || res.SessionIDs[0] != sess.ID || res.Removed != 1 || res.LegalHold != 1 {
+	if len(res.SessionIDs) != 1 || res.SessionIDs[0] != sess.ID || res.Removed != 2 || res.LegalHold != 1 {
 		t.Fatalf("result = %+v", res)
+	}
+	// What members saw as live, newest first: not the one its author had deleted already.
+	if want := []store.DeletedMessage{{RoomSlug: "erase", Seq: held.Seq}, {RoomSlug: "erase", Seq: plain.Seq}}; !slices.Equal(res.Deleted, want) {
+		t.Fatalf("deleted = %+v, want %+v", res.Deleted, want)
 	}
 	if res.Audit.Action != "erase_account" || res.Audit.TargetID != u.ID || res.Audit.ID == 0 {
 		t.Fatalf("audit = %+v", res.Audit)
@@ -204,7 +213,7 @@ func testErasePseudonymise(t *testing.T, s store.Store) {
 	room, u := mkRoom(t, s, "pseudo"), mkUser(t, s, "pia")
 	m := post(t, s, room, u, "p1", "useful tip about insulin pens")
 	res := erase(t, s, u, store.ErasurePseudonymise)
-	if res.Removed != 1 || res.LegalHold != 0 {
+	if res.Removed != 1 || res.LegalHold != 0 || len(res.Deleted) != 0 {
 		t.Fatalf("result = %+v", res)
 	}
 	got, err := s.MessageBySeq(ctx, room.ID, m.Seq)
