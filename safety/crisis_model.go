@@ -288,9 +288,12 @@ var trainedModel = sync.OnceValues(func() (*crisisModel, error) {
 // quantity question, and the model's probability reaches its threshold. Where the lexicon
 // matched and its context rules judged the post no crisis (negated, told as history, about
 // the news, an idiom, a dosing question), it knows more than a bag of n-grams, which
-// cannot tell "I would never hurt myself" from "I would hurt myself". The finding spans the
-// sentence the model scores highest, and that sentence counts as a crisis one, so method
-// terms in or beside it are reported as they are beside a lexicon finding.
+// cannot tell "I would never hurt myself" from "I would hurt myself". The veto covers the
+// whole post: scoring the sentences the lexicon did not judge strips the context that made
+// a post benign ("My brother died by suicide in 2015. I still think of him every day").
+// The finding spans the sentence the model scores highest, and that sentence counts as a
+// crisis one, so method terms in or beside it are reported as they are beside a lexicon
+// finding.
 func (s *Screener) modelCrisis(sc *scan, out []Finding) []Finding {
 	if s.model == nil || sc.cues&cHowMuch != 0 {
 		return out
