@@ -50,12 +50,15 @@ import (
 // All rounds were written by the screens' authors, which flatters them too.
 //
 // The crisis model (crisis_model.go) came after round 14 (holdout4.jsonl) was written and
-// screened. It is trained on corpus.jsonl only; the hold-out sets stay unseen by it. Its
-// design was settled on cross-validation and the unit cases, but the hold-out figures
-// were looked at three times along the way (a plain bag of n-grams; with the lexicon's
-// veto and negated words; with contractions split), so they are a little kinder than a
-// single look. They moved between the first look and the second (holdout3 crisis 0.93 /
-// 0.70 to 0.93 / 0.65, holdout4 0.91 / 0.63 to 0.94 / 0.57) and not at all at the third.
+// screened. It is trained on corpus.jsonl and everyday.jsonl only; the hold-out sets stay
+// unseen by it. Its design was settled on cross-validation, the unit cases and everyday
+// chat, but the hold-out figures were looked at along the way (four times in all, two
+// versions), so they are a little kinder than a single look. The first version, trained on
+// the corpus alone with the classes weighted to balance, found 0.60 of the crisis posts in
+// holdout3 and holdout4, and alerted on one everyday post in ten (8 of 78, 10 of 78): the
+// corpus has almost no everyday chat. The second learns from 156 everyday posts, keeps the
+// classes as they come, and needs probability 0.8: 0.48 of those crisis posts, no false
+// alarm on them or on 76 everyday posts written afterwards (testdata/everyday_holdout.jsonl).
 //
 // Labelling rules: personal categories as in Category; a full date not tied to birth is
 // "date"; links to corpusConfig.AllowDomains are not personal; an IP inside a link counts as
@@ -108,22 +111,22 @@ func personalFloors(crisis, method, adverse floor) map[string]floor {
 // TestCorpusHoldout holds the unseen round to what it scores now, less a little: a
 // regression alarm, not a target.
 func TestCorpusHoldout(t *testing.T) {
-	testCorpus(t, "testdata/holdout.jsonl", personalFloors(floor{0.95, 0.95}, floor{0.95, 0.75}, floor{0.95, 0.95}))
+	testCorpus(t, "testdata/holdout.jsonl", personalFloors(floor{0.95, 0.9}, floor{0.95, 0.75}, floor{0.95, 0.95}))
 }
 
 // TestCorpusHoldout2 is round 7, written and committed before the crisis rework was tuned
 // (on corpus.jsonl only) and never tuned on since.
 func TestCorpusHoldout2(t *testing.T) {
-	testCorpus(t, "testdata/holdout2.jsonl", personalFloors(floor{0.85, 0.95}, floor{0.9, 0.95}, floor{0.95, 0.95}))
+	testCorpus(t, "testdata/holdout2.jsonl", personalFloors(floor{0.85, 0.93}, floor{0.95, 0.85}, floor{0.95, 0.95}))
 }
 
 // TestCorpusHoldout3 is round 13 (40 posts: 20 crisis, 20 hard negatives), written after
 // all tuning as ordinary posts, screened once and never tuned on: the estimate for new
 // paraphrases. The lexicon scored crisis 1.00 / 0.25 (5 tp, 0 fp, 15 fn) and crisis_method
 // 1.00 / 0.17: precision holds on unseen text, recall does not. With the crisis model
-// (crisis_model.go): crisis 0.93 / 0.65, crisis_method 0.67 / 0.33.
+// (crisis_model.go): crisis 1.00 / 0.60, crisis_method 0.67 / 0.33.
 func TestCorpusHoldout3(t *testing.T) {
-	testCorpus(t, "testdata/holdout3.jsonl", map[string]floor{"crisis": {0.9, 0.6}, "crisis_method": {0.65, 0.3}})
+	testCorpus(t, "testdata/holdout3.jsonl", map[string]floor{"crisis": {0.95, 0.55}, "crisis_method": {0.65, 0.3}})
 }
 
 func readCorpus(t *testing.T, path string) []corpusPost {
@@ -269,7 +272,27 @@ func describe(text string, fs []Finding) string {
 // TestCorpusHoldout4 is round 14 (60 posts: 30 crisis, 30 hard negatives, each negative
 // sharing words with a positive), written after all tuning and never tuned on. Screened
 // once by the lexicon: crisis 1.00 / 0.23 (7 tp, 0 fp, 23 fn), crisis_method 1.00 / 0.29.
-// With the crisis model: crisis 0.94 / 0.57, crisis_method 0.83 / 0.71.
+// With the crisis model: crisis 1.00 / 0.40, crisis_method 0.75 / 0.43.
 func TestCorpusHoldout4(t *testing.T) {
-	testCorpus(t, "testdata/holdout4.jsonl", map[string]floor{"crisis": {0.9, 0.55}, "crisis_method": {0.8, 0.7}})
+	testCorpus(t, "testdata/holdout4.jsonl", map[string]floor{"crisis": {0.95, 0.35}, "crisis_method": {0.7, 0.4}})
+}
+
+// TestCorpusEveryday: everyday chat the model was not trained on (76 posts: greetings,
+// thanks, replies like "I feel exactly the same way", symptoms and appointments) raises
+// no crisis alert. The first model, trained on the corpus alone, alerted on 8 of them.
+func TestCorpusEveryday(t *testing.T) {
+	s, err := New(corpusConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	posts := readCorpus(t, "testdata/everyday_holdout.jsonl")
+	for _, p := range posts {
+		if len(p.Labels) != 0 {
+			t.Fatalf("an everyday post is labelled: %+v", p)
+		}
+		if fs := s.Crisis(p.Text); len(fs) != 0 {
+			t.Errorf("%q: %s", p.Text, describe(p.Text, fs))
+		}
+	}
+	t.Logf("%d everyday posts", len(posts))
 }

@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// TestCrisisModelCrossValidated trains on four fifths of the corpus and scores the fifth
-// it did not see, for each fifth in turn (contiguous blocks, so that a round of posts is
-// mostly scored by a model that did not learn its phrasing). Floors sit just under what
-// the model scores now: precision 0.889, recall 0.889 at the default threshold.
+// TestCrisisModelCrossValidated trains on four fifths of the corpus (and all the everyday
+// chat) and scores the fifth it did not see, for each fifth in turn (contiguous blocks, so
+// that a round of posts is mostly scored by a model that did not learn its phrasing).
+// Floors sit just under what the model scores now at the default threshold.
 func TestCrisisModelCrossValidated(t *testing.T) {
 	lex, err := newLexical(corpusConfig)
 	if err != nil {
@@ -19,12 +19,16 @@ func TestCrisisModelCrossValidated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	everyday, err := examples(lex, everydayData)
+	if err != nil {
+		t.Fatal(err)
+	}
 	const folds = 5
 	threshold := DefaultMinConfidence + modelMargin
 	var c counts
 	for fold := range folds {
 		in := func(i int) bool { return i*folds/len(exs) == fold }
-		var rest []example
+		rest := slices.Clone(everyday)
 		for i, e := range exs {
 			if !in(i) {
 				rest = append(rest, e)
@@ -47,8 +51,8 @@ func TestCrisisModelCrossValidated(t *testing.T) {
 	}
 	t.Logf("model alone, %d-fold: precision %.3f recall %.3f (tp %d fp %d fn %d)",
 		folds, c.precision(), c.recall(), c.tp, c.fp, c.fn)
-	if c.precision() < 0.88 || c.recall() < 0.87 {
-		t.Errorf("cross-validated precision %.3f recall %.3f, below the floor 0.88 / 0.87", c.precision(), c.recall())
+	if c.precision() < 0.96 || c.recall() < 0.68 {
+		t.Errorf("cross-validated precision %.3f recall %.3f, below the floor 0.96 / 0.68", c.precision(), c.recall())
 	}
 }
 
@@ -110,7 +114,8 @@ func TestCrisisModelFindings(t *testing.T) {
 		// The model alone scores these above its threshold; the lexicon matched a phrase
 		// or a dosing question and judged it no crisis, and that judgement stands.
 		{name: "negated", text: "I would never hurt myself", veto: true},
-		{name: "dosing question", text: "How much insulin would it take to cover a curry?", veto: true},
+		{name: "negated, reassuring", text: "I'm not going to end my life, don't worry", veto: true},
+		{name: "dosing question", text: "How much would it take to make the pain stop for a night?", veto: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if fs := lexOnly.Crisis(tc.text); len(fs) != 0 {
