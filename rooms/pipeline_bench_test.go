@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/havenhealth/haven/safety"
 	"github.com/havenhealth/haven/store"
 )
 
@@ -39,8 +40,8 @@ func benchRules() []store.Rule {
 	return rules
 }
 
-func benchMember(b *testing.B, rules []store.Rule) (*Service, *Member) {
-	svc := New(nil, nil, Config{PostRate: 1e9, PostBurst: 1 << 30})
+func benchMember(b *testing.B, rules []store.Rule, screener *safety.Screener) (*Service, *Member) {
+	svc := New(nil, nil, Config{PostRate: 1e9, PostBurst: 1 << 30, Screener: screener})
 	room := &Room{Slug: "bench", info: store.Room{GuidelinesVersion: 1}, members: map[string]*Member{}}
 	rs, errs := compileRuleSet(rules)
 	if len(errs) > 0 || rs.n != 50 {
@@ -53,17 +54,28 @@ func benchMember(b *testing.B, rules []store.Rule) (*Service, *Member) {
 }
 
 // BenchmarkPipeline is the inline cost of every post in a room with 50 rules: all steps,
-// rules already compiled (as they are after the room's first post).
+// rules already compiled (as they are after the room's first post), without and with the
+// safety screens (personal information, crisis lexicon and model, adverse events). A post
+// a rule stops (short_match) never reaches the screens.
 func BenchmarkPipeline(b *testing.B) {
+	screener, err := safety.New(safety.Config{Products: []safety.Product{{Brand: "Ozempic", Generics: []string{"semaglutide"}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
 	short := "Has anyone tried the new pump? My numbers have been all over the place since Tuesday."
 	long := strings.Repeat("Some days are better than others, and today I managed a walk outside. ", 58)[:4000]
-	for _, tc := range []struct{ name, text string }{
-		{"short_clean", short},
-		{"short_match", short + " Call 555-123-4567 or DM me"},
-		{"4000_chars_clean", long},
+	for _, tc := range []struct {
+		name, text string
+		screener   *safety.Screener
+	}{
+		{"short_clean", short, nil},
+		{"short_match", short + " Call 555-123-4567 or DM me", nil},
+		{"4000_chars_clean", long, nil},
+		{"screens/short_clean", short, screener},
+		{"screens/4000_chars_clean", long, screener},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			svc, m := benchMember(b, benchRules())
+			svc, m := benchMember(b, benchRules(), tc.screener)
 			ctx := context.Background()
 			now := time.Now()
 			b.SetBytes(int64(len(tc.text)))
