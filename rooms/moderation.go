@@ -231,7 +231,7 @@ func (s *Service) broadcastTombstones(ctx context.Context, room *Room, userID st
 	}
 	for _, m := range msgs {
 		if m.Author.ID == userID && !m.CreatedAt.Before(since) {
-			s.PublishEphemeral(ctx, room.Slug, protocol.MessageDeleted{Type: "message_deleted", Room: room.Slug, Seq: m.Seq, By: "moderator"})
+			s.tellDeleted(ctx, room.Slug, m.Seq, "moderator")
 		}
 	}
 }
@@ -250,7 +250,7 @@ func (s *Service) TellErased(ctx context.Context, msgs []store.DeletedMessage, b
 			continue
 		}
 		told[m.RoomSlug]++
-		s.PublishEphemeral(ctx, m.RoomSlug, protocol.MessageDeleted{Type: "message_deleted", Room: m.RoomSlug, Seq: m.Seq, By: by})
+		s.tellDeleted(ctx, m.RoomSlug, m.Seq, by)
 	}
 }
 

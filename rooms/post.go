@@ -224,8 +224,14 @@ func (s *Service) Delete(ctx context.Context, m *Member, seq int64) error {
 		}
 		metricModeration.WithLabelValues("delete").Inc()
 	}
-	s.PublishEphemeral(ctx, m.Room.Slug, protocol.MessageDeleted{Type: "message_deleted", Room: m.Room.Slug, Seq: seq, By: by})
+	s.tellDeleted(ctx, m.Room.Slug, seq, by)
 	return nil
+}
+
+// tellDeleted tells a room's members, on every node, that message seq is gone; by is
+// "author" or "moderator", the deleters the wire contract knows.
+func (s *Service) tellDeleted(ctx context.Context, slug string, seq int64, by string) {
+	s.PublishEphemeral(ctx, slug, protocol.MessageDeleted{Type: "message_deleted", Room: slug, Seq: seq, By: by})
 }
 
 // Report records a member's report, category "other", with a snapshot of the message as
