@@ -69,9 +69,8 @@ import (
 // leaflet's list.
 
 type corpusPost struct {
-	Text   string   `json:"text"`
-	Labels []string `json:"labels"`
-	Spans  []string `json:"spans"`
+	labelled          // what the crisis model trains on (crisis_model.go)
+	Spans    []string `json:"spans"`
 }
 
 var corpusConfig = Config{Products: testProducts, AllowDomains: []string{"havenhealth.org", "nhs.uk"}}
