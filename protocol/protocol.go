@@ -77,6 +77,14 @@ type MessageDeleted struct {
 	By   string `json:"by"`
 }
 
+// AuthorRenamed tells a room that everything it shows of an author now goes under the
+// author's new name: an account erased under pseudonymise (extension).
+type AuthorRenamed struct {
+	Type   string `json:"type"`
+	Room   string `json:"room"`
+	Author User   `json:"author"`
+}
+
 // Presence tells a room who came and went and how many are online.
 type Presence struct {
 	Type   string `json:"type"`

@@ -23,3 +23,20 @@ func TestTellErasedCapsEachRoom(t *testing.T) {
 		t.Fatalf("%d tombstones, first %v, last %v", len(got), got[0], got[len(got)-1])
 	}
 }
+
+// TestTellRenamed: the room is told, once, the pseudonymous author as history now serves
+// it (the fixture hears one room; the e2e privacy suite covers several on two nodes).
+func TestTellRenamed(t *testing.T) {
+	f := newScreenFixture(t, "")
+	f.svc.TellRenamed(context.Background(), []string{"screen"},
+		store.User{ID: "u_abcd", DisplayName: "Former member abcd", Role: store.RoleMember})
+	got := f.typed(rooms.KindEphemeral)
+	if len(got) != 1 {
+		t.Fatalf("%d events, want one: %v", len(got), got)
+	}
+	a, _ := got[0]["author"].(map[string]any)
+	if got[0]["type"] != "author_renamed" || got[0]["room"] != "screen" || a["id"] != "u_abcd" ||
+		a["display_name"] != "Former member abcd" || a["role"] != store.RoleMember || a["verified"] != false {
+		t.Fatalf("event = %v", got[0])
+	}
+}

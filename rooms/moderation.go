@@ -254,6 +254,17 @@ func (s *Service) TellErased(ctx context.Context, msgs []store.DeletedMessage, b
 	}
 }
 
+// TellRenamed tells each room's members, on every node, that what they show of u's (its
+// messages, its questions) is now under u's current name: an erased account's pseudonym,
+// which they would otherwise see only at their next join.
+func (s *Service) TellRenamed(ctx context.Context, slugs []string, u store.User) {
+	author := publicAuthor(store.Author{ID: u.ID, DisplayName: u.DisplayName, Role: u.Role, Verified: u.Verified,
+		Affiliation: u.Affiliation})
+	for _, slug := range slugs {
+		s.PublishEphemeral(ctx, slug, protocol.AuthorRenamed{Type: "author_renamed", Room: slug, Author: author})
+	}
+}
+
 // Audit returns a room's audit log, newest first (moderators and admins).
 func (s *Service) Audit(ctx context.Context, actor store.User, slug string, before int64, limit int) ([]store.AuditEntry, error) {
 	room, err := s.Get(ctx, slug)

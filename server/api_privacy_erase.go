@@ -108,6 +108,14 @@ func (s *Server) erase(ctx context.Context, actor, target store.User, by, reason
 		tombstoneBy = "moderator"
 	}
 	s.rooms.TellErased(context.WithoutCancel(ctx), res.Deleted, tombstoneBy)
+	if len(res.Renamed) > 0 {
+		// The tombstone account as history now serves it: the pseudonym, no role or badge.
+		if u, err := s.st.UserByID(context.WithoutCancel(ctx), target.ID); err != nil {
+			s.log.Warn("erasure: read the pseudonymous account; rooms see it at their next join", "user", target.ID, "err", err)
+		} else {
+			s.rooms.TellRenamed(context.WithoutCancel(ctx), res.Renamed, u)
+		}
+	}
 	s.log.Info("account erased", "user", target.ID, "by", by, "content", content, "messages", res.Removed,
 		"legal_hold", res.LegalHold, "audit", res.Audit.ID)
 	return res, nil

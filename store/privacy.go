@@ -127,6 +127,9 @@ type ErasureResult struct {
 	// Deleted are the messages members saw that are now deleted (ErasureDelete, legal hold
 	// included: members see those as deleted too), newest first: the caller tells the rooms.
 	Deleted []DeletedMessage
+	// Renamed are the slugs of the rooms where members still see messages or questions of
+	// theirs, now under the pseudonym (ErasurePseudonymise), sorted: the caller tells them.
+	Renamed []string
 }
 
 // DeletedMessage names one message by its room's slug and its seq.

@@ -251,6 +251,13 @@ func (s *Store) EraseUser(ctx context.Context, e store.Erasure) (store.ErasureRe
 		} else if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE author_id = ? AND legal_hold = 0`,
 			e.UserID).Scan(&out.Removed); err != nil {
 			return fmt.Errorf("count messages: %w", err)
+		} else if out.Renamed, err = rowsOf(ctx, tx, func(sc scanner) (string, error) {
+			var slug string
+			return slug, sc.Scan(&slug)
+		}, `SELECT slug FROM rooms WHERE id IN
+				(SELECT room_id FROM messages WHERE author_id = ?1 AND deleted_at IS NULL
+				UNION SELECT room_id FROM session_questions WHERE author_id = ?1) ORDER BY slug`, e.UserID); err != nil {
+			return fmt.Errorf("rooms to tell of the pseudonym: %w", err)
 		}
 		// Held posts were never public: under either policy they go, and pending ones are
 		// settled so that no moderator publishes them later.

@@ -164,6 +164,9 @@ func testEraseDelete(t *testing.T, s store.Store) {
 	if want := []store.DeletedMessage{{RoomSlug: "erase", Seq: held.Seq}, {RoomSlug: "erase", Seq: plain.Seq}}; !slices.Equal(res.Deleted, want) {
 		t.Fatalf("deleted = %+v, want %+v", res.Deleted, want)
 	}
+	if len(res.Renamed) != 0 {
+		t.Fatalf("rooms to tell of a pseudonym after deleting everything = %q", res.Renamed)
+	}
 	if res.Audit.Action != "erase_account" || res.Audit.TargetID != u.ID || res.Audit.ID == 0 {
 		t.Fatalf("audit = %+v", res.Audit)
 	}
@@ -212,9 +215,21 @@ func testErasePseudonymise(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	room, u := mkRoom(t, s, "pseudo"), mkUser(t, s, "pia")
 	m := post(t, s, room, u, "p1", "useful tip about insulin pens")
+	// Rooms whose members must be told of the pseudonym: where a message of theirs is still
+	// shown, or a question; not where everything they posted was deleted.
+	gone := mkRoom(t, s, "pseudo-gone")
+	if _, err := s.DeleteMessage(ctx, gone.ID, post(t, s, gone, u, "p2", "withdrawn").Seq, "author", t0); err != nil {
+		t.Fatal(err)
+	}
+	asked := mkRoom(t, s, "pseudo-asked")
+	ask(t, s, mkRoomSession(t, s, asked, mkUser(t, s, "host-pia"), "Q&A", t0), u, "what about pens?", "open", t0)
+	mkRoom(t, s, "pseudo-never")
 	res := erase(t, s, u, store.ErasurePseudonymise)
-	if res.Removed != 1 || res.LegalHold != 0 || len(res.Deleted) != 0 {
+	if res.Removed != 2 || res.LegalHold != 0 || len(res.Deleted) != 0 {
 		t.Fatalf("result = %+v", res)
+	}
+	if want := []string{"pseudo", "pseudo-asked"}; !slices.Equal(res.Renamed, want) {
+		t.Fatalf("rooms to tell of the pseudonym = %q, want %q", res.Renamed, want)
 	}
 	got, err := s.MessageBySeq(ctx, room.ID, m.Seq)
 	if err != nil || got.Text != m.Text || got.Deleted() || got.Author.DisplayName == u.DisplayName ||

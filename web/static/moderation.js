@@ -261,6 +261,10 @@ export class ModPanel {
       case "message_deleted":
         if (ev.by === "moderator") this.audit.refreshLater();
         break;
+      case "author_renamed": // the whole account changed: no role, badge or flag of before
+        if (ev.author?.id) this.users.set(ev.author.id, { ...ev.author });
+        if (this.tab === "members") this.renderMembers();
+        break;
       default:
         if (String(ev.type).startsWith("review.")) this.queue.handleEvent(ev);
     }

@@ -63,6 +63,17 @@ export class QAPanel {
     this.questions.set(q.id, q);
   }
 
+  /** An erased account's questions, now under its pseudonym (author_renamed). */
+  renameAuthor(author) {
+    let changed = false;
+    for (const [id, q] of this.questions) {
+      if (!author?.id || q.author?.id !== author.id) continue;
+      this.questions.set(id, { ...q, author });
+      changed = true;
+    }
+    if (changed) this.render();
+  }
+
   handleEvent(ev) {
     if (!this.session) return;
     if (ev.type === "qa.question") this.upsert(ev.question);

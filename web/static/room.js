@@ -366,6 +366,17 @@ export class RoomView {
 
   renderMessage(m) { return renderMessage(this, m); }
 
+  renameAuthor(author) {
+    if (!author?.id) return;
+    for (const [seq, have] of this.msgs) {
+      if (have.msg.author?.id !== author.id) continue;
+      const msg = { ...have.msg, author };
+      const el = this.renderMessage(msg);
+      have.el.replaceWith(el);
+      this.msgs.set(seq, { msg, el });
+    }
+  }
+
   markDeleted(seq) {
     const have = this.msgs.get(Number(seq));
     if (!have) return;
@@ -485,6 +496,9 @@ export class RoomView {
       }
       case "message_deleted":
         this.markDeleted(ev.seq);
+        break;
+      case "author_renamed": // an erased account's posts, now under its pseudonym
+        this.renameAuthor(ev.author);
         break;
       case "message_edited": // screening.js
         applyEdit(this, ev, (m) => this.renderMessage(m));

@@ -120,6 +120,7 @@ class WebinarArea {
     const t = String(ev.type || "");
     if (t === "session.update") this.sessions.update(ev.session);
     else if (t.startsWith("qa.")) this.qa.handleEvent(ev);
+    else if (t === "author_renamed") this.qa.renameAuthor(ev.author);
     else if (t === "poll.results") this.polls.handleEvent(ev);
     else if (t === "media.started") this.mediaStarted(ev);
     else if (t === "media.ended" && (!this.media || this.media.ended)) this.mediaStopped();
