@@ -261,7 +261,7 @@ export class ModPanel {
       case "message_deleted":
         if (ev.by === "moderator") this.audit.refreshLater();
         break;
-      case "author_renamed": // the whole account changed: no role, badge or flag of before
+      case "author_renamed": // the whole account changed: keep no role or badge of before
         if (ev.author?.id) this.users.set(ev.author.id, { ...ev.author });
         if (this.tab === "members") this.renderMembers();
         break;
