@@ -258,8 +258,7 @@ func (s *Service) TellErased(ctx context.Context, msgs []store.DeletedMessage, b
 // messages, its questions) is now under u's current name: an erased account's pseudonym,
 // which they would otherwise see only at their next join.
 func (s *Service) TellRenamed(ctx context.Context, slugs []string, u store.User) {
-	author := publicAuthor(store.Author{ID: u.ID, DisplayName: u.DisplayName, Role: u.Role, Verified: u.Verified,
-		Affiliation: u.Affiliation})
+	author := PublicUser(u)
 	for _, slug := range slugs {
 		s.PublishEphemeral(ctx, slug, protocol.AuthorRenamed{Type: "author_renamed", Room: slug, Author: author})
 	}
