@@ -343,11 +343,7 @@ export class RoomView {
     this.lastSeq = Math.max(this.lastSeq, seq);
     const have = this.msgs.get(seq);
     if (have) {
-      if (have.msg._local && !m._local) { // our optimistic copy: take the server's version
-        const el = this.renderMessage(m);
-        have.el.replaceWith(el);
-        this.msgs.set(seq, { msg: m, el });
-      }
+      if (have.msg._local && !m._local) this.replaceMessage(seq, m); // our optimistic copy: take the server's version
       return;
     }
     const el = this.renderMessage(m);
@@ -369,12 +365,17 @@ export class RoomView {
   renameAuthor(author) {
     if (!author?.id) return;
     for (const [seq, have] of this.msgs) {
-      if (have.msg.author?.id !== author.id) continue;
-      const msg = { ...have.msg, author };
-      const el = this.renderMessage(msg);
-      have.el.replaceWith(el);
-      this.msgs.set(seq, { msg, el });
+      if (have.msg.author?.id === author.id) this.replaceMessage(seq, { ...have.msg, author });
     }
+  }
+
+  /** Show msg in place of the message seq already on screen. */
+  replaceMessage(seq, msg) {
+    const have = this.msgs.get(seq);
+    if (!have) return;
+    const el = this.renderMessage(msg);
+    have.el.replaceWith(el);
+    this.msgs.set(seq, { msg, el });
   }
 
   markDeleted(seq) {
@@ -501,7 +502,7 @@ export class RoomView {
         this.renameAuthor(ev.author);
         break;
       case "message_edited": // screening.js
-        applyEdit(this, ev, (m) => this.renderMessage(m));
+        applyEdit(this, ev);
         break;
       case "safety.resources":
         showResources(this, ev);

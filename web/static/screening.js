@@ -94,13 +94,9 @@ export function showCrisisAlert(view, ev) {
 }
 
 /** message_edited: update the shown message in place. */
-export function applyEdit(view, ev, render) {
+export function applyEdit(view, ev) {
   const have = view.msgs.get(Number(ev.seq));
-  if (!have) return;
-  const msg = { ...have.msg, text: ev.text, edited_at: ev.edited_at };
-  const el = render(msg);
-  have.el.replaceWith(el);
-  view.msgs.set(Number(ev.seq), { msg, el });
+  if (have) view.replaceMessage(Number(ev.seq), { ...have.msg, text: ev.text, edited_at: ev.edited_at });
 }
 
 /** The "edited" mark beside a message's time. */
