@@ -36,6 +36,9 @@ func TestFlushRecordsWave(t *testing.T) {
 	c := n.dial(n.user(1))
 	c.join("r1")
 	lr := n.waitLive("r1", 1)
+	// The join reply's writer must be done: while it runs it would also take the event
+	// from the queue, and the test could then look before the flush had run.
+	n.waitWritten()
 	before := histogramCount(t, metricFlushWave)
 	lr.onEphemeral([]byte(`{"type":"typing","room":"r1"}`))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
