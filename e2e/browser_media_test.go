@@ -131,8 +131,8 @@ func newMediaBrowser(t *testing.T, name string) *browserMember {
 }
 
 // startBrowserMediaNode starts one node (SQLite, memory broker) whose media listens on
-// 127.0.0.1 only, with the seeded admin.
-func startBrowserMediaNode(t *testing.T, mc media.Config) *cluster {
+// 127.0.0.1 only, with the seeded admin; configure, if any, adjusts the server's settings.
+func startBrowserMediaNode(t *testing.T, mc media.Config, configure ...func(*server.Config)) *cluster {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "haven.db"), sqlite.Options{})
 	if err != nil {
@@ -143,6 +143,9 @@ func startBrowserMediaNode(t *testing.T, mc media.Config) *cluster {
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	mc.ListenIP = "127.0.0.1"
 	cfg.Media = mc
+	for _, f := range configure {
+		f(&cfg)
+	}
 	srv := server.New(cfg, st, br, broker.NewMemoryPresence())
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatalf("start: %v", err)

@@ -10,6 +10,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/havenhealth/haven/internal/testenv"
+	"github.com/havenhealth/haven/internal/wsclient"
+	"github.com/havenhealth/haven/media"
 	"github.com/havenhealth/haven/server"
 	"github.com/havenhealth/haven/store"
 )
@@ -104,6 +106,8 @@ func TestBrowserErasePseudonymise(t *testing.T) {
 		t.Fatalf("the post's author before the erasure: %q, want %q", got, name)
 	}
 
+	stayer.waitJS("presence 2", `document.querySelector("#presence-count").textContent === "2 online"`, 10*time.Second)
+
 	browserEval[bool](leaver, `(window.confirm = () => true, true)`)
 	leaver.do("erase the account", 15*time.Second,
 		chromedp.Click(chromedp.CSS(`#privacy-link`)),
@@ -118,6 +122,43 @@ func TestBrowserErasePseudonymise(t *testing.T) {
 		t.Fatalf("%d posts still show the erased member's name", n)
 	}
 	stayer.waitMessage(tip)
+	// The erasure closed the leaver's sockets: the room no longer counts them.
+	stayer.waitJS("presence 1 after the erasure", `document.querySelector("#presence-count").textContent === "1 online"`, 10*time.Second)
 	stayer.screenshot("pseudonymised")
 	stayer.checkConsole()
+}
+
+// TestBrowserEraseRenamesQuestion: an attendee asks in a live webinar's Q&A, an admin
+// erases the account under pseudonymise, and the host's open Q&A panel names the question's
+// author by the pseudonym without a reload.
+func TestBrowserEraseRenamesQuestion(t *testing.T) {
+	testenv.Chromium(t)
+	c := startBrowserMediaNode(t, media.Config{}, func(cfg *server.Config) {
+		cfg.Privacy = server.PrivacyConfig{ErasureContent: store.ErasurePseudonymise}
+	})
+	slug := c.mediaRoom(t, "webinar")
+	sfx := time.Now().UnixNano() % 1_000_000
+	host, att := newMediaBrowser(t, "host"), newMediaBrowser(t, "attendee")
+	host.joinAs(c, slug, fmt.Sprintf("Willow%d", sfx), "host")
+	host.schedule("Sleep and blood sugar", "")
+	host.click("start", `.session[data-state="scheduled"] .session-start`)
+	host.waitJS("hosting", `document.querySelector(".live")?.dataset.role === "host"`, 15*time.Second)
+	name := fmt.Sprintf("Sorrel%d", sfx)
+	attID := att.joinAs(c, slug, name, "")
+	att.click("join", `.session[data-state="live"] .session-join`)
+	att.waitJS("watching", `document.querySelector(".live")?.dataset.role === "attendee"`, 15*time.Second)
+
+	const question = "Does a late snack help with lows at night?"
+	att.do("ask", 10*time.Second, chromedp.SendKeys(chromedp.CSS(`#qa-text`), question), chromedp.Click(chromedp.CSS(`#qa-ask`)))
+	askedBy := fmt.Sprintf(`([...document.querySelectorAll(".qa-item")].find((e) => e.querySelector(".qa-text")?.textContent === %s)?.querySelector(".qa-meta strong")?.textContent ?? "")`,
+		browserJSString(question))
+	host.waitJS("the question under the asker's name", askedBy+` === `+browserJSString(name), 10*time.Second)
+
+	body := []byte(`{"reason":"member asked by email to be forgotten"}`)
+	if status, err := wsclient.DoJSON(ctxT(t, 10*time.Second), http.MethodDelete, c.Nodes[0].URL+"/api/users/"+attID, c.adminToken(), body, nil); err != nil || status != http.StatusOK {
+		t.Fatalf("erase the attendee: %d %v", status, err)
+	}
+	host.waitJS("the question under the pseudonym", askedBy+`.startsWith("Former member ")`, 10*time.Second)
+	host.screenshot("question-pseudonymised")
+	host.checkConsole()
 }
