@@ -387,15 +387,11 @@ func runPrivacySuite(t *testing.T, s setup) {
 			t.Fatalf("legal-hold message after retention: %+v, %v", kept, err)
 		}
 		// The job counts a pass's removals after the store has committed them.
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		waitFor(t, func() bool {
 			after := metricValue(t, c.node(0).URL, "haven_retention_messages_removed_total")
-			if after > before {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("haven_retention_messages_removed_total %v → %v", before, after)
-			}
-		}
+			t.Logf("haven_retention_messages_removed_total %v → %v", before, after)
+			return after > before
+		})
 		if e := auditHas(audit(t), "room_retention", ""); e == nil {
 			t.Fatal("the retention change is not audited")
 		}
