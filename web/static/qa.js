@@ -65,9 +65,10 @@ export class QAPanel {
 
   /** An erased account's questions, now under its pseudonym (author_renamed). */
   renameAuthor(author) {
+    if (!author?.id) return;
     let changed = false;
     for (const [id, q] of this.questions) {
-      if (!author?.id || q.author?.id !== author.id) continue;
+      if (q.author?.id !== author.id) continue;
       this.questions.set(id, { ...q, author });
       changed = true;
     }
