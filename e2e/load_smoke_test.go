@@ -78,6 +78,12 @@ func TestLoadSmoke(t *testing.T) {
 			t.Fatalf("senders = %d; 40 messages/s needs several members under the per-member limit", res.Senders)
 		}
 	})
+	t.Run("broadcast, one goroutine per connection", func(t *testing.T) {
+		// The other scenarios read through the epoll reader (Linux's default); this keeps
+		// the coder/websocket reader, the default elsewhere, in the suite.
+		res := run(t, "-scenario", "broadcast", "-reader", "std", "-n", "200", "-rate", "20", "-duration", "2s")
+		clean(t, res, 200)
+	})
 	t.Run("rooms", func(t *testing.T) {
 		res := run(t, "-scenario", "rooms", "-n", "200", "-rooms", "50", "-rate", "100", "-duration", "2s",
 			"-admin-email", "admin@example.org", "-admin-password", "admin-password-1")

@@ -27,12 +27,13 @@ type reply struct {
 	Err               error // the connection ended before the reply
 }
 
-// conn is one lean PROTOCOL v1 connection: one goroutine reads, parses only the fields the
-// load tool needs and hands replies to callbacks and message events to onMessage. There is
-// no event queue: everything runs on the reader, so handlers must be quick.
+// conn is one lean PROTOCOL v1 connection: its reader parses only the fields the load tool
+// needs and hands replies to callbacks and message events to onMessage. There is no event
+// queue: everything runs on the reader, which on Linux serves many connections at once (see
+// rawws_linux.go), so handlers must be quick and must not block.
 type conn struct {
 	idx int
-	ws  *websocket.Conn
+	tx  transport
 
 	// onMessage sees every message event, onEvent every other event (moderation, removed,
 	// presence, …); both are fixed at dial.
@@ -59,35 +60,69 @@ func newHTTPClient(maxIdle int) *http.Client {
 	}}
 }
 
-// handlers are a connection's event callbacks; they run on its reader goroutine.
+// handlers are a connection's event callbacks; they run on its reader.
 type handlers struct {
 	onMessage func(*conn, *fields, int64) // message events
 	onEvent   func(*conn, *fields, int64) // every other event except reconnect
 }
 
-// dial opens /ws with a bearer token and starts the reader.
-func dial(ctx context.Context, hc *http.Client, base, token string, idx int, h handlers) (*conn, error) {
+// transport is how a conn's frames go out and how it ends: through coder/websocket, or
+// written straight to a socket that an epoll reader serves (rawws_linux.go).
+type transport interface {
+	write(ctx context.Context, msg []byte) error
+	// close ends the connection normally and returns once it has ended (or given up).
+	close()
+}
+
+// dialer opens connections; raw picks the epoll reader for plain http:// nodes.
+type dialer struct {
+	hc  *http.Client
+	raw bool
+}
+
+// dial opens /ws with a bearer token and starts reading.
+func (d dialer) dial(ctx context.Context, base, token string, idx int, h handlers) (*conn, error) {
+	c := &conn{idx: idx, onMessage: h.onMessage, onEvent: h.onEvent, pending: make(map[string]func(reply)), done: make(chan struct{})}
+	if d.raw && strings.HasPrefix(base, "http://") {
+		if err := dialRaw(ctx, c, base, token); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
 	hdr := http.Header{}
 	hdr.Set("Authorization", "Bearer "+token)
 	ws, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws",
-		&websocket.DialOptions{HTTPClient: hc, HTTPHeader: hdr, Subprotocols: []string{"haven.v1"}})
+		&websocket.DialOptions{HTTPClient: d.hc, HTTPHeader: hdr, Subprotocols: []string{"haven.v1"}})
 	if err != nil {
 		if resp != nil {
 			return nil, fmt.Errorf("dial /ws: status %d: %w", resp.StatusCode, err)
 		}
 		return nil, fmt.Errorf("dial /ws: %w", err)
 	}
-	ws.SetReadLimit(16 << 20)
-	c := &conn{idx: idx, ws: ws, onMessage: h.onMessage, onEvent: h.onEvent, pending: make(map[string]func(reply)), done: make(chan struct{})}
-	go c.readLoop()
+	ws.SetReadLimit(readLimit)
+	c.tx = wsTransport{ws}
+	go c.readLoop(ws)
 	return c, nil
 }
 
-func (c *conn) readLoop() {
+// readLimit is the largest server message a connection accepts (a join reply with history).
+const readLimit = 16 << 20
+
+// wsTransport writes through coder/websocket; readLoop is its reader.
+type wsTransport struct{ ws *websocket.Conn }
+
+func (t wsTransport) write(ctx context.Context, msg []byte) error {
+	return t.ws.Write(ctx, websocket.MessageText, msg)
+}
+
+func (t wsTransport) close() { _ = t.ws.Close(websocket.StatusNormalClosure, "") }
+
+// readLoop reads c's messages through coder/websocket, one goroutine per connection.
+func (c *conn) readLoop(ws *websocket.Conn) {
 	defer close(c.done)
 	var f fields
 	for {
-		_, r, err := c.ws.Reader(context.Background())
+		_, r, err := ws.Reader(context.Background())
 		if err != nil {
 			c.end(err)
 			return
@@ -99,39 +134,43 @@ func (c *conn) readLoop() {
 			c.end(err)
 			return
 		}
-		now := time.Now().UnixNano()
-		data := buf.Bytes()
-		for len(data) > 0 {
-			line := data
-			if k := bytes.IndexByte(data, '\n'); k >= 0 {
-				line, data = data[:k], data[k+1:]
-			} else {
-				data = nil
-			}
-			if len(line) == 0 {
-				continue
-			}
-			if scanObject(line, &f) != nil {
-				badObjects.Add(1)
-				continue
-			}
-			switch string(f.Type) {
-			case "message":
-				if c.onMessage != nil {
-					c.onMessage(c, &f, now)
-				}
-			case "ok", "error":
-				c.answer(&f)
-			case "reconnect":
-				reconnects.Add(1)
-			default:
-				if c.onEvent != nil {
-					c.onEvent(c, &f, now)
-				}
-			}
-		}
+		c.deliver(buf.Bytes(), time.Now().UnixNano(), &f)
 		if buf.Cap() <= 256<<10 { // do not keep a rare huge join reply around
 			framePool.Put(buf)
+		}
+	}
+}
+
+// deliver handles one server message, received at now: the newline-separated objects of a
+// frame, each scanned into f and passed to its handler.
+func (c *conn) deliver(data []byte, now int64, f *fields) {
+	for len(data) > 0 {
+		line := data
+		if k := bytes.IndexByte(data, '\n'); k >= 0 {
+			line, data = data[:k], data[k+1:]
+		} else {
+			data = nil
+		}
+		if len(line) == 0 {
+			continue
+		}
+		if scanObject(line, f) != nil {
+			badObjects.Add(1)
+			continue
+		}
+		switch string(f.Type) {
+		case "message":
+			if c.onMessage != nil {
+				c.onMessage(c, f, now)
+			}
+		case "ok", "error":
+			c.answer(f)
+		case "reconnect":
+			reconnects.Add(1)
+		default:
+			if c.onEvent != nil {
+				c.onEvent(c, f, now)
+			}
 		}
 	}
 }
@@ -181,7 +220,7 @@ func (c *conn) command(ctx context.Context, body []byte, cb func(reply)) error {
 	msg = append(msg, `",`...)
 	msg = append(msg, body...)
 	msg = append(msg, '}')
-	if err := c.ws.Write(ctx, websocket.MessageText, msg); err != nil {
+	if err := c.tx.write(ctx, msg); err != nil {
 		c.mu.Lock()
 		delete(c.pending, id)
 		c.mu.Unlock()
@@ -267,7 +306,7 @@ func (c *conn) disconnected() (bool, string) {
 
 func (c *conn) close() {
 	c.closing.Store(true)
-	_ = c.ws.Close(websocket.StatusNormalClosure, "")
+	c.tx.close()
 }
 
 // closeAll closes conns, many at once.

@@ -49,6 +49,7 @@ type options struct {
 	CPUProfile  string
 	Count       int           // moderation: cycles; 0 = until -duration
 	Timeout     time.Duration // moderation: how long one effect may take before it counts as failed
+	Reader      string        // "epoll" (Linux, http://) or "std": how members' connections are read
 }
 
 var scenarios = []string{"idle", "broadcast", "rooms", "join-storm", "moderation"}
@@ -83,6 +84,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.Settle, "settle", 2*time.Second, "pause between joining and the first step, so the presence events of the joins do not count against it")
 	fs.StringVar(&o.Password, "password", "load-test-password", "password of signed-up members")
 	fs.BoolVar(&o.Quiet, "quiet", false, "no progress line")
+	fs.StringVar(&o.Reader, "reader", defaultReader, "how members' connections are read: epoll (Linux: a few goroutines serve every connection, one read per frame; http:// only) or std (a goroutine per connection, through coder/websocket)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (it shares the machine with the server)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -132,6 +134,9 @@ func (o *options) validate(rate string) error {
 	}
 	if o.Scenario == "rooms" && (o.Rooms < 1 || o.Rooms > o.N) {
 		return fmt.Errorf("-rooms must be 1 to -n")
+	}
+	if o.Reader != "std" && (o.Reader != "epoll" || !rawAvailable) {
+		return fmt.Errorf("-reader must be std or, on Linux, epoll")
 	}
 	if o.Count < 0 {
 		return fmt.Errorf("-count must be 0 or more")

@@ -179,7 +179,7 @@ func (r *runner) connectAll(ctx context.Context, tokens []string, room func(i in
 			cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 			defer cancel()
 			node := r.nodeOf(i)
-			c, err := dial(cctx, r.hc, r.o.URLs[node], tokens[i], i, h)
+			c, err := r.dialer().dial(cctx, r.o.URLs[node], tokens[i], i, h)
 			if err == nil {
 				var cb func(reply)
 				if onJoined != nil {
@@ -201,6 +201,9 @@ func (r *runner) connectAll(ctx context.Context, tokens []string, room func(i in
 	wg.Wait()
 	return out
 }
+
+// dialer dials with the run's HTTP client and the -reader chosen.
+func (r *runner) dialer() dialer { return dialer{hc: r.hc, raw: r.o.Reader == "epoll"} }
 
 func conns(ms []*member) []*conn {
 	out := make([]*conn, 0, len(ms))

@@ -393,7 +393,7 @@ func (r *runner) moderation(ctx context.Context) error {
 	defer closeAll(conns(ms))
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	mod, err := dial(dctx, r.hc, o.URLs[0], toks[0], -1, handlers{})
+	mod, err := r.dialer().dial(dctx, o.URLs[0], toks[0], -1, handlers{})
 	if err != nil {
 		return fmt.Errorf("moderator: %w", err)
 	}
