@@ -4,11 +4,13 @@ package load
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -54,8 +56,9 @@ func handshake(ctx context.Context, base, token string) (fd int, pre []byte, err
 		return -1, nil, fmt.Errorf("read upgrade reply: %w", err)
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 		resp.Body.Close()
-		return -1, nil, fmt.Errorf("status %d: upgrade refused", resp.StatusCode)
+		return -1, nil, fmt.Errorf("status %d: upgrade refused: %s", resp.StatusCode, bytes.TrimSpace(body))
 	}
 	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
 	if !strings.EqualFold(resp.Header.Get("Upgrade"), "websocket") ||

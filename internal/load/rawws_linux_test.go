@@ -220,8 +220,8 @@ func TestRawDial(t *testing.T) {
 	d := dialer{raw: true}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := d.dial(ctx, srv.URL, "expired", 0, handlers{}); err == nil || !strings.Contains(err.Error(), "status 401") {
-		t.Fatalf("dial with a bad token: err = %v, want status 401", err)
+	if _, err := d.dial(ctx, srv.URL, "expired", 0, handlers{}); err == nil || !strings.Contains(err.Error(), "status 401: upgrade refused: expired session") {
+		t.Fatalf("dial with a bad token: err = %v, want status 401 and the server's reason", err)
 	}
 	c, err := d.dial(ctx, srv.URL, "good", 0, handlers{onMessage: func(_ *conn, f *fields, _ int64) {
 		mu.Lock()
