@@ -5,7 +5,9 @@
 // connection), broadcast (fan-out rate, latency and losses in one big room), rooms (many
 // small rooms, everyone chatting), join-storm (everyone connecting and joining at once) and
 // moderation (how long a mute and a removal by a moderator on the first node take to be in
-// effect for a member on another node, under background chat).
+// effect for a member on another node, under background chat). On Linux a few epoll
+// readers serve every member's connection, so the tool takes little of the machine it
+// shares with the server; -reader std reads through coder/websocket, a goroutine each.
 //
 //	haven-load seed -store ./haven-data/haven.db -n 10000 -tokens /tmp/tok -history 50
 //	haven-load -scenario broadcast -n 1000 -rate 50,100,200 -duration 10s -save-tokens /tmp/tok
