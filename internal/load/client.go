@@ -74,7 +74,7 @@ type transport interface {
 	close()
 }
 
-// dialer opens connections; raw picks the epoll reader for plain http:// nodes.
+// dialer opens connections; raw picks the epoll reader (plain http:// nodes only).
 type dialer struct {
 	hc  *http.Client
 	raw bool

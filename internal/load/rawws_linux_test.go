@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -285,5 +286,27 @@ func TestRawClose(t *testing.T) {
 	var ce websocket.CloseError
 	if !errors.As(c.err, &ce) || ce.Code != websocket.StatusNormalClosure {
 		t.Errorf("ended with %v, want the normal closure echoed", c.err)
+	}
+}
+
+// TestParseOptionsReader: Linux reads through epoll unless told otherwise; an unknown
+// reader is refused by name; a run on an https:// node reports the std reader it used.
+func TestParseOptionsReader(t *testing.T) {
+	o, err := parseOptions([]string{"-scenario", "idle"}, io.Discard)
+	if err != nil || o.Reader != "epoll" {
+		t.Fatalf("default reader %q, err %v", o.Reader, err)
+	}
+	if o, err := parseOptions([]string{"-scenario", "idle", "-reader", "std"}, io.Discard); err != nil || o.Reader != "std" {
+		t.Fatalf("-reader std: %q, err %v", o.Reader, err)
+	}
+	if _, err := parseOptions([]string{"-scenario", "idle", "-reader", "io_uring"}, io.Discard); err == nil || !strings.Contains(err.Error(), "-reader must be") {
+		t.Fatalf("-reader io_uring: err = %v", err)
+	}
+	o, err = parseOptions([]string{"-scenario", "broadcast", "-url", "http://127.0.0.1:1,https://127.0.0.1:2"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if (&runner{o: o}).dialer().raw {
+		t.Fatal("an https:// node was given to the epoll reader")
 	}
 }

@@ -13,6 +13,7 @@ type Result struct {
 	Scenario     string       `json:"scenario"`
 	URL          string       `json:"url"`
 	URLs         []string     `json:"urls,omitempty"` // every node, when there are several
+	Reader       string       `json:"reader"`         // how members' connections were read: epoll or std
 	Members      int          `json:"members"`
 	Rooms        int          `json:"rooms,omitempty"`
 	Senders      int          `json:"senders,omitempty"`
@@ -179,6 +180,7 @@ func (res *Result) writeTable(w io.Writer) {
 	} else {
 		fmt.Fprintf(tw, "server\t%s\n", res.URL)
 	}
+	fmt.Fprintf(tw, "reader\t%s\n", res.Reader)
 	fmt.Fprintf(tw, "members\t%d\n", res.Members)
 	if res.Rooms > 0 {
 		fmt.Fprintf(tw, "rooms\t%d\n", res.Rooms)

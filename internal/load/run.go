@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		res: &Result{Scenario: o.Scenario, URL: o.URL, Members: o.N}, errs: make(map[string]int)}
 	if len(o.URLs) > 1 {
 		r.res.URLs = o.URLs
+	}
+	r.res.Reader = "std"
+	if r.dialer().raw {
+		r.res.Reader = "epoll"
 	}
 	defer r.hc.CloseIdleConnections()
 	if o.CPUProfile != "" {
@@ -202,8 +207,15 @@ func (r *runner) connectAll(ctx context.Context, tokens []string, room func(i in
 	return out
 }
 
-// dialer dials with the run's HTTP client and the -reader chosen.
-func (r *runner) dialer() dialer { return dialer{hc: r.hc, raw: r.o.Reader == "epoll"} }
+// dialer dials with the run's HTTP client and the -reader chosen; the epoll reader speaks
+// only plain http://, so any https:// node puts the whole run on the std reader.
+func (r *runner) dialer() dialer {
+	raw := r.o.Reader == "epoll"
+	for _, u := range r.o.URLs {
+		raw = raw && strings.HasPrefix(u, "http://")
+	}
+	return dialer{hc: r.hc, raw: raw}
+}
 
 func conns(ms []*member) []*conn {
 	out := make([]*conn, 0, len(ms))
