@@ -58,7 +58,6 @@ type rawWorker struct {
 type rawConn struct {
 	c  *conn
 	fd int
-	w  *rawWorker
 
 	wmu    sync.Mutex
 	closed bool // the socket is closed (guarded by wmu): writes must not touch fd
@@ -96,7 +95,7 @@ func dialRaw(ctx context.Context, c *conn, base, token string) error {
 		return fmt.Errorf("dial /ws: %w", err)
 	}
 	w := ws[rawReaders.next.Add(1)%uint32(len(ws))]
-	rc := &rawConn{c: c, fd: fd, w: w}
+	rc := &rawConn{c: c, fd: fd}
 	c.tx = rc
 	if len(pre) > 0 { // bytes that came with the handshake's reply; nothing reads rc yet
 		if err := rc.consume(pre, time.Now().UnixNano(), &fields{}); err != nil {
