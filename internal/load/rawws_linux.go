@@ -99,9 +99,7 @@ func dialRaw(ctx context.Context, c *conn, base, token string) error {
 	c.tx = rc
 	if len(pre) > 0 { // bytes that came with the handshake's reply; nothing reads rc yet
 		if err := rc.consume(pre, time.Now().UnixNano(), &fields{}); err != nil {
-			rc.closeSocket()
-			c.end(err)
-			close(c.done)
+			rc.finish(err)
 			return fmt.Errorf("dial /ws: %w", err)
 		}
 	}
@@ -113,9 +111,7 @@ func dialRaw(ctx context.Context, c *conn, base, token string) error {
 		w.mu.Lock()
 		delete(w.conns, int32(fd))
 		w.mu.Unlock()
-		rc.closeSocket()
-		c.end(err)
-		close(c.done)
+		rc.finish(err)
 		return fmt.Errorf("dial /ws: epoll: %w", err)
 	}
 	return nil
@@ -190,6 +186,12 @@ func (w *rawWorker) drop(rc *rawConn, err error) {
 	w.mu.Lock()
 	delete(w.conns, int32(rc.fd))
 	w.mu.Unlock()
+	rc.finish(err)
+}
+
+// finish ends rc once it is out of (or never was in) an epoll set: socket closed, pending
+// commands failed with err, waiters released.
+func (rc *rawConn) finish(err error) {
 	rc.closeSocket()
 	rc.c.end(err)
 	close(rc.c.done)
