@@ -74,7 +74,8 @@ type transport interface {
 	close()
 }
 
-// dialer opens connections; raw picks the epoll reader (plain http:// nodes only).
+// dialer opens connections; raw picks the epoll reader, which speaks plain http:// only
+// (runner.dialer decides, for the whole run).
 type dialer struct {
 	hc  *http.Client
 	raw bool
@@ -83,7 +84,7 @@ type dialer struct {
 // dial opens /ws with a bearer token and starts reading.
 func (d dialer) dial(ctx context.Context, base, token string, idx int, h handlers) (*conn, error) {
 	c := &conn{idx: idx, onMessage: h.onMessage, onEvent: h.onEvent, pending: make(map[string]func(reply)), done: make(chan struct{})}
-	if d.raw && strings.HasPrefix(base, "http://") {
+	if d.raw {
 		if err := dialRaw(ctx, c, base, token); err != nil {
 			return nil, err
 		}
