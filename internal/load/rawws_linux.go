@@ -282,6 +282,19 @@ func (rc *rawConn) frames(data []byte, now int64, f *fields) ([]byte, error) {
 	return data, nil
 }
 
+// appendHeader appends a frame header: first byte b0, the mask bit (0x80 or 0) and the
+// payload length n in the shortest of the three forms.
+func appendHeader(dst []byte, b0, mask byte, n int) []byte {
+	switch {
+	case n < 126:
+		return append(dst, b0, mask|byte(n))
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(dst, b0, mask|126), uint16(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(dst, b0, mask|127), uint64(n))
+	}
+}
+
 func (rc *rawConn) write(ctx context.Context, msg []byte) error {
 	return rc.writeFrame(ctx, 0x1, msg)
 }
@@ -289,18 +302,7 @@ func (rc *rawConn) write(ctx context.Context, msg []byte) error {
 // writeFrame writes one final, masked frame (clients must mask) in a single write, waiting
 // for room in the socket's buffer if need be.
 func (rc *rawConn) writeFrame(ctx context.Context, op byte, payload []byte) error {
-	frame := make([]byte, 0, 14+len(payload))
-	frame = append(frame, 0x80|op)
-	switch n := len(payload); {
-	case n < 126:
-		frame = append(frame, 0x80|byte(n))
-	case n <= 0xffff:
-		frame = append(frame, 0x80|126)
-		frame = binary.BigEndian.AppendUint16(frame, uint16(n))
-	default:
-		frame = append(frame, 0x80|127)
-		frame = binary.BigEndian.AppendUint64(frame, uint64(n))
-	}
+	frame := appendHeader(make([]byte, 0, 14+len(payload)), 0x80|op, 0x80, len(payload))
 	var key [4]byte
 	binary.LittleEndian.PutUint32(key[:], rand.Uint32())
 	frame = append(frame, key[:]...)

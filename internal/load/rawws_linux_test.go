@@ -24,18 +24,7 @@ func serverFrame(fin bool, op byte, payload []byte) []byte {
 	if fin {
 		b0 |= 0x80
 	}
-	out := []byte{b0}
-	switch n := len(payload); {
-	case n < 126:
-		out = append(out, byte(n))
-	case n <= 0xffff:
-		out = append(out, 126)
-		out = binary.BigEndian.AppendUint16(out, uint16(n))
-	default:
-		out = append(out, 127)
-		out = binary.BigEndian.AppendUint64(out, uint64(n))
-	}
-	return append(out, payload...)
+	return append(appendHeader(nil, b0, 0, len(payload)), payload...)
 }
 
 func msgObject(text string) []byte {
@@ -235,7 +224,8 @@ func TestRawDial(t *testing.T) {
 	if _, ok := c.tx.(*rawConn); !ok {
 		t.Fatalf("transport %T, want the epoll reader", c.tx)
 	}
-	rep, err := c.do(ctx, []byte(`"type":"send","room":"r","text":"hi"`))
+	// 200 bytes of text: the command's frame takes the 16-bit length form
+	rep, err := c.do(ctx, []byte(`"type":"send","room":"r","text":"`+strings.Repeat("h", 200)+`"`))
 	if err != nil || !rep.OK || rep.Seq != 7 {
 		t.Fatalf("reply %+v, err %v", rep, err)
 	}
